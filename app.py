@@ -1,0 +1,26 @@
+"""Tweet Labeler: load tweets, pre-label them zero-shot, correct them, fine-tune, evaluate, export."""
+
+import streamlit as st
+
+from ui.common import PAGES, get_store, sidebar
+
+st.set_page_config(page_title="Tweet Labeler", page_icon="🏷️", layout="wide")
+
+navigation = st.navigation(
+    {
+        "Label": [
+            st.Page(PAGES["home"], title="Projects", icon="🏠", default=True),
+            st.Page(PAGES["data"], title="Data", icon="📥"),
+            st.Page(PAGES["prelabel"], title="Pre-label", icon="🔮"),
+            st.Page(PAGES["annotate"], title="Annotate", icon="✍️"),
+        ],
+        "Model": [
+            st.Page(PAGES["train"], title="Train", icon="🏋️"),
+            st.Page(PAGES["evaluate"], title="Evaluate", icon="📊"),
+            st.Page(PAGES["export"], title="Predict & export", icon="📤"),
+            st.Page(PAGES["tokenizer"], title="Tokenizer", icon="🔤"),
+        ],
+    }
+)
+sidebar(get_store())
+navigation.run()

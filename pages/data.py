@@ -1,0 +1,131 @@
+"""Data: upload tweets (or use the bundled sample), map columns, import, and look at what is there."""
+
+import plotly.express as px
+import streamlit as st
+
+from labeler import io
+from labeler.sample import create_sample_project
+from labeler.workspace import SAMPLE_DATA
+from ui.common import get_store, require_project, select_project, user_errors
+
+store = get_store()
+project = require_project(store)
+st.title("📥 Data")
+st.caption(f"Project: {project.name}")
+
+source = st.radio(
+    "Source",
+    ["Upload a file", "Bundled sample (synthetic tweets)"],
+    horizontal=True,
+    key="data_source",
+)
+if source.startswith("Bundled"):
+    st.write(
+        f"{SAMPLE_DATA.name}: hand-written synthetic tweets about a four-day work week, with "
+        "gold stance labels. Import them into this project below, or open the sample project."
+    )
+    if st.button("Open the sample project with its gold labels", key="data_sample_gold"):
+        with user_errors():
+            sample = create_sample_project(store, with_labels=True)
+            select_project(sample.id)
+            st.rerun()
+    name, payload = SAMPLE_DATA.name, SAMPLE_DATA.read_bytes()
+else:
+    upload = st.file_uploader(
+        "Tweets file",
+        type=[ext.lstrip(".") for ext in io.SUPPORTED],
+        key="data_upload",
+        help="CSV, TSV, XLSX, JSONL or Parquet; one tweet per row.",
+    )
+    name, payload = (upload.name, upload.getvalue()) if upload else (None, None)
+
+if payload is not None:
+    cache_key = (name, len(payload), hash(payload[:4096]))
+    if st.session_state.get("data_cache_key") != cache_key:
+        st.session_state.pop("data_frame", None)
+        st.session_state["data_cache_key"] = cache_key
+        with user_errors():
+            st.session_state["data_frame"] = io.read_table(payload, name=name)
+    df = st.session_state.get("data_frame")
+    if df is not None:
+        st.subheader(f"Preview of {name}: {len(df):,} rows")
+        st.dataframe(df.head(20), width="stretch", hide_index=True)
+        guess = io.detect_columns(df)
+        cols = list(df.columns)
+        none = "(none)"
+        c1, c2, c3 = st.columns(3)
+        text_col = c1.selectbox(
+            "Text column",
+            cols,
+            index=cols.index(guess.text) if guess.text in cols else 0,
+            key="data_text_col",
+        )
+        id_opts = [none, *cols]
+        id_col = c2.selectbox(
+            "Id column",
+            id_opts,
+            index=id_opts.index(guess.id) if guess.id in cols else 0,
+            key="data_id_col",
+        )
+        label_col = c3.selectbox(
+            "Existing labels (imported as such)",
+            id_opts,
+            index=id_opts.index(guess.label) if guess.label in cols else 0,
+            key="data_label_col",
+            help=f"Values must be this project's labels ({', '.join(project.labels)}); "
+            "case is ignored.",
+        )
+        merge = st.toggle(
+            "Merge exact duplicate texts into one item",
+            value=True,
+            key="data_merge",
+            help="Duplicates always land on the same side of the held-out split.",
+        )
+        if st.button("Import", type="primary", key="data_import"):
+            with user_errors():
+                prepared = io.prepare_items(
+                    df,
+                    text_col=text_col,
+                    id_col=None if id_col == none else id_col,
+                    label_col=None if label_col == none else label_col,
+                    duplicates="merge" if merge else "keep",
+                )
+                report = store.import_items(
+                    project.id, prepared.items, source_name=name, skip_existing=merge
+                )
+                st.success(
+                    f"Imported {report.imported:,} tweets ({report.heldout:,} held out for testing, "
+                    f"{report.labelled:,} with labels). Rows read: {prepared.rows:,}; skipped empty: "
+                    f"{prepared.skipped_empty:,}; duplicate rows in the file: "
+                    f"{prepared.duplicate_rows:,}; "
+                    f"already in the project: {report.already_in_project:,}."
+                )
+                for warning in prepared.warnings:
+                    st.warning(warning)
+                if report.unknown_labels:
+                    listed = ", ".join(f"{k!r} ×{v}" for k, v in report.unknown_labels.items())
+                    st.warning(
+                        f"Label values not in this project's labels were not imported: {listed}. "
+                        "Rename them in the file, or create a project with these labels."
+                    )
+
+st.divider()
+texts = store.texts(project.id)
+if texts.empty:
+    st.info("No tweets in this project yet.")
+    st.stop()
+st.subheader(f"In this project: {len(texts):,} tweets")
+lengths = texts["text"].str.len()
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Held out (test set)", f"{(texts['split'] == 'heldout').sum():,}")
+c2.metric("Labelled", f"{texts['label'].notna().sum():,}")
+c3.metric("Median length", f"{int(lengths.median())} chars")
+c4.metric("Duplicate texts", f"{int(texts['text'].duplicated().sum()):,}")
+fig = px.histogram(x=lengths, nbins=40, labels={"x": "characters per tweet"}, title="Tweet lengths")
+fig.update_layout(height=300, yaxis_title="tweets", font_size=15)
+st.plotly_chart(fig, width="stretch")
+st.dataframe(
+    texts[["id", "text", "split", "label", "label_source"]].head(500),
+    width="stretch",
+    hide_index=True,
+)

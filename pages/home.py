@@ -1,0 +1,133 @@
+"""Projects: create, pick, edit, delete; the overview and the next step."""
+
+import plotly.express as px
+import streamlit as st
+
+from labeler.overview import next_step, project_overview
+from labeler.store import DEFAULT_TEMPLATE
+from ui.common import current_project, get_store, select_project, user_errors
+
+store = get_store()
+project = current_project(store)
+
+st.title("🏷️ Tweet Labeler")
+st.caption(
+    "Load tweets, get zero-shot pre-labels, correct them by hand, fine-tune a classifier, "
+    "read its report, label the rest and export."
+)
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def project_form(key: str, values: dict) -> dict | None:
+    with st.form(key):
+        name = st.text_input("Name", value=values.get("name", ""))
+        labels = st.text_input(
+            "Labels (comma-separated)",
+            value=", ".join(values.get("labels", [])),
+            help="e.g. AGAINST, FAVOR, NONE",
+            disabled=values.get("labels_locked", False),
+        )
+        target = st.text_input(
+            "Target",
+            value=values.get("target", ""),
+            help="What the stance is about; fills {target} in the template, e.g. 'Joe Biden'.",
+        )
+        template = st.text_input(
+            "Hypothesis template",
+            value=values.get("template", DEFAULT_TEMPLATE),
+            help="{} is replaced by each label's phrase, {target} by the target.",
+        )
+        phrases = st.text_input(
+            "Phrase per label (comma-separated, same order)",
+            value=", ".join(values.get("phrases", [])),
+            help="Left empty: the labels in lower case.",
+        )
+        guidelines = st.text_area("Guidelines", value=values.get("guidelines", ""), height=120)
+        share = st.slider(
+            "Held-out share (test set, labelled blind)",
+            0.0,
+            0.5,
+            value=float(values.get("heldout_share", 0.2)),
+            step=0.05,
+        )
+        if not st.form_submit_button("Save", type="primary"):
+            return None
+    label_list = split_list(labels)
+    return dict(
+        name=name,
+        labels=label_list,
+        target=target,
+        template=template,
+        phrases=split_list(phrases) or [lab.lower() for lab in label_list],
+        guidelines=guidelines,
+        heldout_share=share,
+    )
+
+
+if project is not None:
+    stats = project_overview(store, project.id)
+    st.header(project.name)
+    cols = st.columns(5)
+    cols[0].metric("Tweets", f"{stats['items']:,}")
+    cols[1].metric("Labelled", f"{stats['labelled']:,}")
+    cols[2].metric("Held-out labelled", f"{stats['heldout_labelled']:,} / {stats['heldout']:,}")
+    cols[3].metric("Pre-labelled", f"{stats['prelabelled']:,}")
+    cols[4].metric("Models trained", stats["models"])
+    step = next_step(stats)
+    st.info(f"**Next:** {step.text}")
+    st.page_link(step.page, label="Go there", icon="➡️")
+    if stats["per_label"]:
+        counts = {lab: stats["per_label"].get(lab, 0) for lab in project.labels}
+        fig = px.bar(
+            x=list(counts),
+            y=list(counts.values()),
+            labels={"x": "label", "y": "tweets"},
+            title="Labels so far",
+            text_auto=True,
+        )
+        fig.update_layout(height=320, font_size=16)
+        st.plotly_chart(fig, width="stretch")
+    with st.expander("Guidelines"):
+        st.text(project.guidelines or "No guidelines yet: add them under Edit project.")
+
+tab_new, tab_edit, tab_delete = st.tabs(["New project", "Edit project", "Delete project"])
+with tab_new:
+    values = project_form("home_new", {"labels": ["AGAINST", "FAVOR", "NONE"]})
+    if values is not None:
+        with user_errors():
+            created = store.create_project(values.pop("name"), values.pop("labels"), **values)
+            select_project(created.id)
+            st.success(f"Created “{created.name}”. Next: import tweets on the Data page.")
+            st.rerun()
+
+with tab_edit:
+    if project is None:
+        st.info("No project to edit yet.")
+    else:
+        locked = store.count_labelled(project.id) > 0
+        values = project_form("home_edit", {**project.__dict__, "labels_locked": locked})
+        if values is not None:
+            with user_errors():
+                if locked:
+                    values.pop("labels")
+                    values["phrases"] = values["phrases"][: len(project.labels)]
+                store.update_project(project.id, **values)
+                st.success("Saved.")
+                st.rerun()
+
+with tab_delete:
+    if project is None:
+        st.info("No project to delete.")
+    else:
+        st.warning(
+            f"Deleting “{project.name}” removes its {store.count_items(project.id):,} tweets, "
+            "every label and every run. This cannot be undone: export first if in doubt."
+        )
+        typed = st.text_input("Type the project's name to confirm", key="home_delete_name")
+        if st.button("Delete project", disabled=typed.strip() != project.name, key="home_delete"):
+            store.delete_project(project.id)
+            st.query_params.pop("project", None)
+            st.rerun()

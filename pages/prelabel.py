@@ -1,0 +1,127 @@
+"""Pre-label: zero-shot scores for every tweet, from an NLI model or the offline method."""
+
+import plotly.express as px
+import streamlit as st
+
+from labeler.jobs import start_job
+from labeler.zeroshot import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
+from ui.common import get_store, require_items, require_project, user_errors
+from ui.jobs_panel import job_panel
+from ui.models import cached_zeroshot, model_choice
+
+store = get_store()
+project = require_project(store)
+n_items = require_items(store, project)
+st.title("🔮 Pre-label")
+st.caption(
+    "A natural-language-inference model reads each tweet with one hypothesis per label and "
+    "scores how much the tweet entails it. No training needed."
+)
+
+method, model = model_choice()
+c1, c2 = st.columns(2)
+template = c1.text_input(
+    "Hypothesis template",
+    value=project.template,
+    key="pl_template",
+    help="{} is the label's phrase; {target} is the project's target.",
+)
+target = c2.text_input("Target", value=project.target, key="pl_target")
+phrase_cols = st.columns(len(project.labels))
+phrases = [
+    col.text_input(f"Phrase for {lab}", value=project.phrases[j], key=f"pl_phrase_{j}")
+    for j, (col, lab) in enumerate(zip(phrase_cols, project.labels))
+]
+settings = None
+with user_errors():
+    settings = ZeroShotSettings(
+        model=model,
+        labels=project.labels,
+        phrases=phrases,
+        template=template,
+        target=target,
+        method=method,
+    )
+if settings is None:
+    st.stop()
+if (template, target, phrases) != (project.template, project.target, project.phrases):
+    if st.button("Save template and phrases to the project", key="pl_save"):
+        with user_errors():
+            store.update_project(project.id, template=template, target=target, phrases=phrases)
+            st.rerun()
+st.markdown("**Hypotheses**")
+for lab, hyp in zip(project.labels, settings.hypotheses()):
+    st.text(f"{lab}: {hyp}")
+
+st.subheader("Try a tweet")
+example = st.text_input("Tweet", value="i love going to school", key="pl_try_text")
+if st.button("Score it", key="pl_try"):
+    with user_errors(), st.spinner("Loading the model…"):
+        scores = cached_zeroshot(settings).score_one(example)
+        fig = px.bar(
+            x=list(scores),
+            y=list(scores.values()),
+            range_y=[0, 1],
+            text_auto=".2f",
+            labels={"x": "label", "y": "score"},
+        )
+        fig.update_layout(height=300, font_size=16)
+        st.plotly_chart(fig, width="stretch")
+
+st.subheader("Pre-label the project")
+live = job_panel(store, project.id, "zeroshot")
+c1, c2, c3 = st.columns(3)
+sample = c1.number_input("How many tweets (0 = all)", 0, n_items, 0, step=50, key="pl_sample")
+batch = c2.number_input("Batch size", 1, 256, 32, key="pl_batch")
+quantize = c3.toggle(
+    "Fast int8 mode (CPU)",
+    key="pl_quantize",
+    help="Quantized weights: ~2x faster; scores shift slightly.",
+)
+todo = sample or n_items
+if st.button("Estimate time", key="pl_estimate"):
+    with user_errors(), st.spinner("Timing a short sample…"):
+        texts = store.texts(project.id)["text"].head(todo).tolist()
+        secs = cached_zeroshot(settings).estimate_seconds(texts, cache=store)
+        st.info(
+            f"About {secs / 60:.1f} minutes for {todo:,} tweets (already scored ones are free)."
+        )
+if st.button("Start pre-labelling", type="primary", disabled=live, key="pl_start"):
+    with user_errors():
+        params = {
+            **settings.__dict__,
+            "batch_size": int(batch),
+            "quantize": bool(quantize),
+            "sample": int(sample) or None,
+        }
+        start_job(store, project.id, "zeroshot", params, total=todo)
+        st.rerun()
+
+run = store.latest_run(project.id, "zeroshot")
+if run is not None:
+    preds = store.predictions(run["id"])
+    st.subheader(f"Results of run #{run['id']}: {len(preds):,} tweets · {run['model']}")
+    if run.get("model") == EMBEDDING_DISPLAY_NAME:
+        st.caption("Scores from embedding similarity, not NLI: treat them as rough suggestions.")
+    c1, c2 = st.columns(2)
+    dist = preds["label"].value_counts().reindex(project.labels, fill_value=0)
+    fig = px.bar(
+        x=dist.index,
+        y=dist.values,
+        text_auto=True,
+        title="Suggested labels",
+        labels={"x": "label", "y": "tweets"},
+    )
+    fig.update_layout(height=320, font_size=15)
+    c1.plotly_chart(fig, width="stretch")
+    fig = px.histogram(
+        preds,
+        x="score",
+        nbins=20,
+        range_x=[0, 1],
+        title="Confidence",
+        labels={"score": "top score"},
+    )
+    fig.update_layout(height=320, font_size=15, yaxis_title="tweets")
+    c2.plotly_chart(fig, width="stretch")
+    st.page_link("pages/annotate.py", label="Correct them on Annotate", icon="✍️")

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers shared by the pages: store access, current project, error display."""

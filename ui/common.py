@@ -1,0 +1,126 @@
+"""What every page needs: the store, the current project, the annotator, safe error display.
+
+The current project lives in the URL (?project=ID) so a browser refresh or a shared link lands on
+the same project; the annotator's name does too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from labeler.errors import LabelerError
+from labeler.sample import ensure_sample
+from labeler.store import Project, Store, open_store
+from labeler.workspace import database_path
+
+PAGES = {
+    "home": "pages/home.py",
+    "data": "pages/data.py",
+    "prelabel": "pages/prelabel.py",
+    "annotate": "pages/annotate.py",
+    "train": "pages/train.py",
+    "evaluate": "pages/evaluate.py",
+    "export": "pages/export.py",
+    "tokenizer": "pages/tokenizer.py",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    store = open_store(path)
+    ensure_sample(store)
+    return store
+
+
+def get_store() -> Store:
+    return _store(str(database_path()))
+
+
+def current_project(store: Store) -> Project | None:
+    projects = store.projects()
+    if not projects:
+        return None
+    wanted = st.query_params.get("project")
+    for p in projects:
+        if str(p.id) == wanted:
+            return p
+    st.query_params["project"] = str(projects[0].id)
+    return projects[0]
+
+
+def select_project(project_id: int) -> None:
+    st.query_params["project"] = str(project_id)
+
+
+def require_project(store: Store) -> Project:
+    """The current project, or a sentence saying what to do and an early stop."""
+    project = current_project(store)
+    if project is None:
+        st.info("No project yet: create one on the Projects page.")
+        st.page_link(PAGES["home"], label="Go to Projects", icon="🏠")
+        st.stop()
+    return project
+
+
+def require_items(store: Store, project: Project) -> int:
+    n = store.count_items(project.id)
+    if n == 0:
+        st.info(f"Project “{project.name}” has no tweets yet: import some on the Data page.")
+        st.page_link(PAGES["data"], label="Go to Data", icon="📥")
+        st.stop()
+    return n
+
+
+def annotator() -> str:
+    name = st.session_state.get("annotator") or st.query_params.get("annotator")
+    return name or os.environ.get("TWEET_LABELER_ANNOTATOR", "annotator")
+
+
+def sidebar(store: Store) -> None:
+    """Project picker and annotator name, on every page."""
+    projects = store.projects()
+    with st.sidebar:
+        if projects:
+            current = current_project(store)
+            ids = [p.id for p in projects]
+            names = {p.id: p.name for p in projects}
+            chosen = st.selectbox(
+                "Project",
+                ids,
+                index=ids.index(current.id) if current else 0,
+                format_func=names.get,
+                key="sidebar_project",
+            )
+            if current is None or chosen != current.id:
+                select_project(chosen)
+                st.rerun()
+        name = st.text_input(
+            "Your name (recorded with each label)", value=annotator(), key="sidebar_annotator"
+        )
+        if name.strip() and name.strip() != st.session_state.get("annotator"):
+            st.session_state["annotator"] = name.strip()
+            st.query_params["annotator"] = name.strip()
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show the core's errors as a sentence on the page, never as a traceback."""
+    try:
+        yield
+    except LabelerError as exc:
+        st.error(str(exc), icon="⚠️")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
