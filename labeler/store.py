@@ -61,7 +61,7 @@ MIGRATIONS: list[str] = [
         project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
         text TEXT NOT NULL,
         text_key TEXT NOT NULL,
-        norm_key TEXT NOT NULL,
+        norm_key INTEGER NOT NULL,
         ext_id TEXT,
         source_name TEXT,
         source_row INTEGER,
@@ -237,6 +237,7 @@ class Store:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-65536")  # 64 MB: bulk imports keep indexes in memory
             self._local.conn = conn
             self._local.pid = os.getpid()
         return conn
@@ -401,7 +402,7 @@ class Store:
         report = ImportReport()
         now = _now()
         with self.transaction() as conn:
-            existing: set[str] = set()
+            existing: set[int] = set()
             if skip_existing:
                 existing = {
                     r[0]
@@ -423,6 +424,7 @@ class Store:
                     report.already_in_project += 1
                     continue
                 item_id = start + len(rows)
+                tkey = text_key(text)
                 split = "heldout" if is_heldout(nkey, project.heldout_share) else "pool"
                 extra = columns["extra"][i] if columns["extra"] else None
                 label = columns["label"][i] if columns["label"] else None
@@ -440,14 +442,14 @@ class Store:
                         item_id,
                         project_id,
                         text,
-                        text_key(text),
+                        tkey,
                         nkey,
                         None if columns["ext_id"] is None else columns["ext_id"][i],
                         source_name,
                         None if columns["source_row"] is None else int(columns["source_row"][i]),
                         json.dumps(extra, ensure_ascii=False) if extra else None,
                         split,
-                        shuffle_rank(nkey, item_id),
+                        shuffle_rank(tkey),
                         label,
                         "imported" if label else None,
                         annotator if label else None,

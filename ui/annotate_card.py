@@ -114,7 +114,7 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
     cols = st.columns(len(project.labels))
     for j, (col, label) in enumerate(zip(cols, project.labels)):
         col.button(
-            f"{label} ({SHORTCUTS[j]})" if j < 9 else label,
+            label,
             key=f"ann_label_{item_id}_{j}",
             shortcut=SHORTCUTS[j] if j < 9 else None,
             type="primary" if suggestion and suggestion["label"] == label else "secondary",
@@ -124,7 +124,7 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         )
     a, b, c, d = st.columns([1, 1, 1, 3])
     a.button(
-        "Skip (S)",
+        "Skip",
         key=f"ann_skip_{item_id}",
         shortcut="S",
         on_click=_on_skip,
