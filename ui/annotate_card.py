@@ -132,8 +132,8 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         width="stretch",
     )
     b.button(
-        "Undo (Z)",
-        key=f"ann_undo_{item_id}",
+        "Undo",
+        key="ann_undo",  # stable: undo does not depend on the tweet on screen
         shortcut="Z",
         on_click=_on_undo,
         args=(store, project.id, who),

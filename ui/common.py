@@ -86,18 +86,16 @@ def sidebar(store: Store) -> None:
     with st.sidebar:
         if projects:
             current = current_project(store)
-            ids = [p.id for p in projects]
             names = {p.id: p.name for p in projects}
-            chosen = st.selectbox(
+            # The URL is the source of truth (pages and forms change it); the widget follows it.
+            st.session_state["sidebar_project"] = current.id
+            st.selectbox(
                 "Project",
-                ids,
-                index=ids.index(current.id) if current else 0,
+                list(names),
                 format_func=names.get,
                 key="sidebar_project",
+                on_change=lambda: select_project(st.session_state["sidebar_project"]),
             )
-            if current is None or chosen != current.id:
-                select_project(chosen)
-                st.rerun()
         name = st.text_input(
             "Your name (recorded with each label)", value=annotator(), key="sidebar_annotator"
         )

@@ -1,0 +1,296 @@
+"""The researcher's whole path in a real headless Chromium against a real server.
+
+AppTest runs no browser: keyboard shortcuts, uploads, job polling, downloads and rendering only
+show their bugs in one. Screenshots of each step land in artifacts/e2e/ (git-ignored); a failing
+step saves one more and prints the server's log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+XSS = "<img src=x onerror=alert(1)> totally normal tweet about the #4DayWeek"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CARD = ".st-key-ann_card [data-testid='stText']"
+
+pytestmark = pytest.mark.e2e
+
+if not CHROMIUM.exists():
+    if os.environ.get("TWEET_LABELER_REQUIRE_BROWSER"):
+        raise RuntimeError("Chromium is required here (TWEET_LABELER_REQUIRE_BROWSER) but missing")
+    pytest.skip("Debian's chromium is not installed (apt install chromium)", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_models):
+    workspace = tmp_path_factory.mktemp("e2e-workspace")
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "server.log"
+    env = {
+        **os.environ,
+        "TWEET_LABELER_HOME": str(workspace),
+        "TWEET_LABELER_NLI_MODEL": str(tiny_models["nli_bert"]),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+             f"--server.port={port}", "--server.fileWatcherType=none",
+             "--browser.gatherUsageStats=false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise AssertionError("server did not start:\n" + log_path.read_text()[-3000:])
+    yield {"url": url, "db": workspace / "labeler.sqlite", "log": log_path, "models": tiny_models}
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg = context.new_page()
+        pg.dialogs = []
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+        pg.set_default_timeout(30_000)
+        yield pg
+        browser.close()
+
+
+def idle(page) -> None:
+    page.wait_for_selector(IDLE, timeout=60_000)
+    time.sleep(0.15)  # let the last delta paint
+
+
+@contextmanager
+def step(page, server, name: str):
+    try:
+        yield
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True)
+        print(f"--- server log (tail) at step {name} ---\n" + server["log"].read_text()[-4000:])
+        raise
+
+
+def query(server, sql: str, *args):
+    with sqlite3.connect(server["db"]) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def card_text(page) -> str:
+    return page.locator(CARD).inner_text(timeout=30_000)
+
+
+def press_and_wait(page, key: str, before: str) -> str:
+    page.keyboard.press(key)
+    page.wait_for_function(
+        "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
+        arg=[CARD, before], timeout=15_000,
+    )
+    idle(page)  # the new card's buttons are drawn just after its text
+    return card_text(page)
+
+
+def upload_file(tmp_path: Path) -> Path:
+    with open(ROOT / "data" / "sample_tweets.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    path = tmp_path / "tweets.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["tweet_id", "text", "stance"])
+        w.writerow(["x1", XSS, ""])
+        for i, r in enumerate(rows):
+            w.writerow([r["id"], r["text"], "" if i % 6 == 0 else r["stance"]])
+    return path
+
+
+def test_the_whole_loop(page, server, tmp_path):
+    url = server["url"]
+    with step(page, server, "01-home"):
+        page.goto(url)
+        idle(page)
+        form = page.locator("[data-testid='stForm']").first  # the "New project" tab
+        form.get_by_label("Name", exact=True).fill("E2E stance")
+        form.get_by_label("Target", exact=True).fill("a four-day work week")
+        form.get_by_role("button", name="Save").click()
+        idle(page)
+        page.get_by_role("heading", name="E2E stance").wait_for()
+        (pid,) = query(server, "SELECT id FROM projects WHERE name='E2E stance'")[0]
+
+    with step(page, server, "02-data"):
+        page.goto(f"{url}/data?project={pid}")
+        idle(page)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            str(upload_file(tmp_path)))
+        page.get_by_text("Preview of tweets.csv").wait_for()
+        idle(page)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text("Imported 361 tweets").wait_for()
+        idle(page)
+
+    with step(page, server, "03-prelabel"):
+        page.goto(f"{url}/prelabel?project={pid}")
+        idle(page)
+        page.get_by_role("button", name="Start pre-labelling").click()
+        page.get_by_text("Results of run").wait_for(timeout=120_000)
+        idle(page)
+        assert query(server, "SELECT COUNT(*) FROM predictions")[0][0] == 361
+
+    with step(page, server, "04-annotate-xss"):
+        page.goto(f"{url}/annotate?project={pid}")
+        idle(page)
+        search = page.get_by_label("Text contains")
+        search.fill("onerror")
+        search.press("Enter")
+        idle(page)
+        assert card_text(page) == XSS  # shown literally
+        assert page.dialogs == []
+        assert page.locator(".st-key-ann_card img").count() == 0
+        search.fill("")
+        search.press("Enter")
+        idle(page)
+        page.locator(CARD).click()  # focus off the text box, so keys reach the shortcuts
+
+    with step(page, server, "05-keyboard"):
+        shown = card_text(page)
+        labelled = []
+        for key in ["1", "2", "3", "1", "2"]:
+            labelled.append(shown)
+            shown = press_and_wait(page, key, shown)
+        shown = press_and_wait(page, "z", shown)  # undo: the fifth tweet comes back
+        assert shown == labelled[-1]
+        human = query(server, "SELECT i.text, i.label FROM items i WHERE i.label_source='human'")
+        assert sorted(t for t, _ in human) == sorted(labelled[:4])
+
+    with step(page, server, "06-refresh"):
+        counter_before = page.get_by_text("labelled", exact=False).first.inner_text()
+        page.reload()
+        idle(page)
+        page.locator(CARD).wait_for()
+        assert page.get_by_text("labelled", exact=False).first.inner_text() == counter_before
+        assert query(server, "SELECT COUNT(*) FROM items WHERE label_source='human'")[0][0] == 4
+
+    with step(page, server, "07-two-fast-presses"):
+        first = card_text(page)
+        second = press_and_wait(page, "1", first)
+        page.keyboard.press("2")
+        page.wait_for_function(
+            "([sel, old]) => document.querySelector(sel).innerText !== old", arg=[CARD, second])
+        got = dict(query(server, "SELECT text, label FROM items WHERE text IN (?, ?)", first, second))
+        assert got == {first: "AGAINST", second: "FAVOR"}
+
+    with step(page, server, "08-accept"):
+        page.get_by_role("tab", name="Table").click()
+        slider = page.get_by_role("slider")
+        slider.focus()
+        page.keyboard.press("Home")  # the lowest threshold, 0.50: the tiny model's scores reach it
+        idle(page)
+        button = page.get_by_role("button", name="Accept", exact=False)
+        button.click()
+        page.get_by_text("queued for your audit").wait_for()
+        accepted = query(server, "SELECT COUNT(*) FROM items WHERE label_source='accepted-suggestion'")
+        assert accepted[0][0] > 0
+        heldout_accepted = query(
+            server, "SELECT COUNT(*) FROM items WHERE split='heldout' AND label_source="
+            "'accepted-suggestion'")
+        assert heldout_accepted[0][0] == 0
+
+    export_and_train_steps(page, server, pid)
+
+
+def export_and_train_steps(page, server, pid) -> None:
+    """Train, evaluate and export: the model half of the loop."""
+    url = server["url"]
+    with step(page, server, "09-train"):
+        page.goto(f"{url}/train?project={pid}")
+        idle(page)
+        page.get_by_label("Base model").click()
+        page.get_by_role("option", name="Custom", exact=False).click()
+        idle(page)
+        page.get_by_label("Hub id or folder of an encoder").fill(str(server["models"]["base_bert"]))
+        page.keyboard.press("Enter")
+        idle(page)
+        epochs = page.get_by_role("spinbutton", name="Epochs")
+        epochs.fill("1")
+        epochs.press("Enter")
+        idle(page)
+        page.get_by_role("button", name="Start training").click()
+        seen = set()
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            bars = page.locator("[data-testid='stProgress']")
+            if bars.count():
+                try:
+                    seen.add(bars.first.inner_text(timeout=1000))
+                except Exception:
+                    pass
+            status = query(server, "SELECT status FROM runs WHERE kind='train' ORDER BY id DESC")
+            if status and status[0][0] in ("done", "failed", "cancelled"):
+                break
+            time.sleep(0.2)
+        (status, error), = query(server, "SELECT status, error FROM runs WHERE kind='train'")
+        assert status == "done", error
+        assert len(seen) >= 2, seen  # the bar moved at least twice
+        idle(page)
+
+    with step(page, server, "10-evaluate"):
+        page.goto(f"{url}/evaluate?project={pid}")
+        idle(page)
+        page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+        page.get_by_text("Macro-F1", exact=False).first.wait_for()
+        page.get_by_text("precision", exact=False).first.wait_for()
+
+    with step(page, server, "11-export"):
+        page.goto(f"{url}/export?project={pid}")
+        idle(page)
+        button = page.locator("[data-testid='stDownloadButton']").filter(has_text="CSV").first
+        with page.expect_download() as info:
+            button.click()
+        data = Path(info.value.path()).read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(data)))
+        assert len(rows) == 361
+        stored = dict(query(server, "SELECT text, label FROM items WHERE project_id=?", pid))
+        assert {r["text"]: (r["label"] or None) for r in rows} == stored
+        shutil.copy(info.value.path(), ARTIFACTS / "export.csv")
