@@ -7,6 +7,8 @@ nothing, so a fast second press never labels a tweet the person has not seen.
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 import streamlit as st
@@ -19,6 +21,7 @@ CARD_CSS = """<style>
 .st-key-ann_card { padding: 0.5rem 0.25rem; }
 </style>"""
 SHORTCUTS = [str(i) for i in range(1, 10)]
+SHOW_TIMING = os.environ.get("TWEET_LABELER_TIMING") == "1"
 
 
 def _sitting() -> dict[str, Any]:
@@ -32,7 +35,9 @@ def _advance(sitting: dict[str, Any], item_id: int, keep_out: bool) -> None:
 
 
 def _on_label(store: Store, item_id: int, label: str, who: str, keep_out: bool) -> None:
+    started = time.perf_counter()
     store.label(item_id, label, annotator=who, source="human")
+    st.session_state["ann_callback_s"] = time.perf_counter() - started
     st.session_state["ann_flash"] = f"Labelled {label}."
     _advance(_sitting(), item_id, keep_out)
 
@@ -64,6 +69,7 @@ def _on_comment(store: Store, item_id: int) -> None:
 
 @st.fragment
 def annotation_card(store: Store, project: Project, who: str, queue: dict[str, Any]) -> None:
+    started = time.perf_counter()
     st.html(CARD_CSS)
     sitting = _sitting()
     sig = repr(sorted(queue.items()))
@@ -158,6 +164,9 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         st.text(project.guidelines or "No guidelines written for this project yet.")
     if flash:
         st.caption(flash)
+    if SHOW_TIMING:  # for bench/annotate_speed.py: the server's share of a key press
+        spent = time.perf_counter() - started + st.session_state.pop("ann_callback_s", 0.0)
+        st.caption(f"server: {spent * 1e3:.1f} ms")
 
 
 def table_mode(store: Store, project: Project, who: str, queue: dict[str, Any]) -> None:
