@@ -90,9 +90,10 @@ def main() -> None:
             store.label(item["id"], rng.choice(["AGAINST", "FAVOR", "NONE"]), annotator="bench")
             label_times.append(time.perf_counter() - start)
 
-    ms = lambda xs: (
-        f"median {statistics.median(xs) * 1e3:.2f} ms, p95 {sorted(xs)[int(len(xs) * 0.95)] * 1e3:.2f} ms"
-    )  # noqa: E731
+    def ms(xs):
+        return (
+            f"median {statistics.median(xs) * 1e3:.2f} ms, p95 {sorted(xs)[int(len(xs) * 0.95)] * 1e3:.2f} ms"
+        )  # noqa: E731
     print(f"rows: {args.rows:,} ({args.format})")
     print(
         f"import file -> store: {t_import:.2f} s ({report.imported:,} items, {report.labelled:,} labelled)"

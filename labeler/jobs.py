@@ -184,6 +184,14 @@ def run_job(store: Store, run_id: int) -> str:
     if task is None:
         store.update_run(run_id, status="failed", error=f"Unknown job kind {run['kind']!r}.")
         return "failed"
+    if run["status"] == "cancelling":  # cancelled while the process was starting
+        store.update_run(
+            run_id,
+            status="cancelled",
+            finished_at=time.time(),
+            message="Cancelled before it started.",
+        )
+        return "cancelled"
     store.update_run(
         run_id, status="running", started_at=time.time(), heartbeat=time.time(), pid=os.getpid()
     )
@@ -194,8 +202,8 @@ def run_job(store: Store, run_id: int) -> str:
     try:
         metrics = task(store, store.run(run_id), reporter) or {}
         status, fields = "done", {"metrics": metrics, "message": "Finished."}
-    except Cancelled:
-        status, fields = "cancelled", {"message": "Cancelled; finished parts are kept."}
+    except Cancelled as exc:
+        status, fields = "cancelled", {"message": str(exc) or "Cancelled."}
     except LabelerError as exc:
         status, fields = "failed", {"error": str(exc), "message": "Failed."}
     except Exception as exc:  # the user sees one line; the traceback goes to the job's log

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
+
 def normalise_text(text: str) -> str:
     """Unicode-compatible, case-folded, whitespace-collapsed form used to spot duplicates."""
     if not text.isascii():  # NFKC is a no-op on ASCII and costs a third of an import

@@ -9,6 +9,7 @@ Prediction writes scores in chunks through the score cache, so an interrupted ru
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from typing import Any
 
@@ -77,23 +78,27 @@ def run_training(store: Store, run: dict[str, Any], reporter) -> dict[str, Any]:
         should_cancel=reporter.should_cancel,
         label_order=[lab for lab in project.labels if lab in known],
     )
+    try:
+        if len(test):
+            preds = predict(result.model_dir, test["text"].tolist())
+            store.put_predictions(
+                run["id"],
+                zip(
+                    test["id"].tolist(),
+                    preds.labels,
+                    preds.probs.max(axis=1).tolist(),
+                    _in_project_order(preds.probs, preds.label_names, project.labels),
+                ),
+            )
+    except BaseException:  # a model without its held-out scores is never listed: no folder left
+        shutil.rmtree(result.model_dir, ignore_errors=True)
+        raise
     store.update_run(
         run["id"],
         artifact_path=str(result.model_dir),
         model=result.base_model,
         log=result.log or log,
     )
-    if len(test):
-        preds = predict(result.model_dir, test["text"].tolist())
-        store.put_predictions(
-            run["id"],
-            zip(
-                test["id"].tolist(),
-                preds.labels,
-                preds.probs.max(axis=1).tolist(),
-                _in_project_order(preds.probs, preds.label_names, project.labels),
-            ),
-        )
     metrics = dict(result.metrics or {})
     metrics.update(
         n_train=len(train),

@@ -93,7 +93,7 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
             "Nothing left in this queue. Change the filter in the sidebar, or train a model."
         )
         st.button(
-            "Undo last label (Z)",
+            "Undo last label",
             key="ann_undo_end",
             shortcut="Z",
             on_click=_on_undo,

@@ -12,7 +12,17 @@ FONT = 16
 
 
 def _style(fig: go.Figure, height: int = 380, **layout: Any) -> go.Figure:
-    fig.update_layout(height=height, font_size=FONT, margin=dict(l=10, r=10, t=50, b=10), **layout)
+    fig.update_layout(
+        height=height,
+        font_size=FONT,
+        title_font_size=FONT + 2,
+        legend_font_size=FONT,
+        margin=dict(l=10, r=10, t=50, b=10),
+        **layout,
+    )
+    # Streamlit's chart theme sets its own, smaller axis fonts: these win over it.
+    fig.update_xaxes(tickfont_size=FONT, title_font_size=FONT)
+    fig.update_yaxes(tickfont_size=FONT, title_font_size=FONT)
     return fig
 
 

@@ -20,7 +20,7 @@ def _latest(store: Store, project_id: int, kind: str) -> dict[str, Any] | None:
     return runs[0] if runs else None
 
 
-def _draw(store: Store, project_id: int, kind: str, unit: str) -> None:
+def _draw(store: Store, project_id: int, kind: str, unit: str, rate_unit: str) -> None:
     run = _latest(store, project_id, kind)
     key = f"job_seen_{kind}"
     if run is None:
@@ -32,7 +32,7 @@ def _draw(store: Store, project_id: int, kind: str, unit: str) -> None:
         st.session_state[key] = run["id"]
         total, done = run["total"] or 0, run["done"] or 0
         frac = done / total if total else 0.0
-        rate = f"{run['rate']:.1f} {unit}/s" if run.get("rate") else "measuring speed…"
+        rate = f"{run['rate']:.1f} {rate_unit}/s" if run.get("rate") else "measuring speed…"
         eta = fmt_duration(run.get("eta_s"))
         st.progress(
             min(frac, 1.0),
@@ -40,7 +40,7 @@ def _draw(store: Store, project_id: int, kind: str, unit: str) -> None:
         )
         if st.button("Cancel", key=f"job_cancel_{kind}_{run['id']}"):
             cancel_job(store, run["id"])
-            st.rerun(scope="fragment")
+            st.rerun()
         return
     if was_live:  # it just ended: redraw the whole page with its results
         st.session_state.pop(key, None)
@@ -49,16 +49,24 @@ def _draw(store: Store, project_id: int, kind: str, unit: str) -> None:
         st.error(f"Run #{run['id']} failed: {run.get('error') or 'no reason recorded'}", icon="⚠️")
     elif status == "stopped":
         st.warning(
-            f"Run #{run['id']} stopped without finishing (its process is gone). Start it again: "
-            "finished parts are kept and it resumes from there."
+            f"Run #{run['id']} stopped without finishing (its process is gone). Start it again"
+            + (
+                ": nothing half-trained was kept."
+                if kind == "train"
+                else ": finished parts are kept and it resumes from there."
+            )
         )
     elif status == "cancelled":
-        st.info(f"Run #{run['id']} was cancelled; finished parts are kept.")
+        st.info(f"Run #{run['id']} was cancelled. {run.get('message') or ''}")
 
 
-def job_panel(store: Store, project_id: int, kind: str, unit: str = "tweets") -> bool:
+def job_panel(
+    store: Store, project_id: int, kind: str, unit: str = "tweets", rate_unit: str | None = None
+) -> bool:
     """Draw the panel for the project's newest `kind` run; True while one is alive."""
     run = _latest(store, project_id, kind)
     live = run is not None and is_live(run)
-    st.fragment(_draw, run_every=1.0 if live else None)(store, project_id, kind, unit)
+    st.fragment(_draw, run_every=1.0 if live else None)(
+        store, project_id, kind, unit, rate_unit or unit
+    )
     return live
