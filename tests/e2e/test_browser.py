@@ -252,7 +252,7 @@ def export_and_train_steps(page, server, pid) -> None:
         page.get_by_label("Hub id or folder of an encoder").fill(str(server["models"]["base_bert"]))
         page.keyboard.press("Enter")
         idle(page)
-        epochs = page.get_by_role("spinbutton", name="Epochs")
+        epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
         epochs.fill("1")
         epochs.press("Enter")
         idle(page)
@@ -280,12 +280,15 @@ def export_and_train_steps(page, server, pid) -> None:
         idle(page)
         page.locator("[data-testid='stPlotlyChart']").first.wait_for()
         page.get_by_text("Macro-F1", exact=False).first.wait_for()
-        page.get_by_text("precision", exact=False).first.wait_for()
+        page.get_by_role("heading", name="Per label").wait_for()  # the classification report
+        assert page.locator("[data-testid='stDataFrame']").count() >= 1
+        page.locator(".st-key-ev_confusion .js-plotly-plot").wait_for()  # the confusion chart
 
     with step(page, server, "11-export"):
         page.goto(f"{url}/export?project={pid}")
         idle(page)
-        button = page.locator("[data-testid='stDownloadButton']").filter(has_text="CSV").first
+        page.get_by_role("tab", name="Download").click()
+        button = page.locator(".st-key-ex_dl_items button")
         with page.expect_download() as info:
             button.click()
         data = Path(info.value.path()).read_text(encoding="utf-8-sig")
