@@ -113,6 +113,8 @@ def start_job(
     store.update_run(run_id, pid=proc.pid)
     if wait:
         proc.wait()
+    else:  # reap it when it ends, so a long-lived server collects no zombie processes
+        threading.Thread(target=proc.wait, daemon=True).start()
     return run_id
 
 
