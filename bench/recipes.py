@@ -1,0 +1,235 @@
+"""Recipe search behind the training defaults (labeler/train.py): which fine-tuning recipe wins
+with a few hundred labelled tweets? Not a test; run it by hand, it takes ~25 minutes on 2 cores.
+
+Honest protocol: the test files are never looked at here. Per target, train+val are pooled and
+split once (stratified, seed 0) into a development-training part (75%) and a development part
+(25%, ~130-160 tweets). Every recipe trains on the first and is scored on the second; TF-IDF + LR
+and frozen mean-pooled MiniLM embeddings + LR are scored on the same split for reference.
+bench/finetune.py then scores the chosen defaults once on the untouched test files.
+
+Each recipe also logs the development score after every epoch, so the table shows what picking
+the best epoch would have given ("best ep") next to what the fixed recipe gives ("last").
+
+    HF_HUB_OFFLINE=1 nice -n 5 python bench/recipes.py [--data ../shared/data] [--quick]
+        [--only R1,R3] [--jsonl /tmp/recipes.jsonl]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read at import by huggingface_hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from labeler.evaluate import stance_f1  # noqa: E402
+from labeler.train import TrainSettings, train_classifier  # noqa: E402
+
+# name -> (what it is, TrainSettings overrides). Common: bundled MiniLM, batch 16, max length 128.
+RECIPES: dict[str, tuple[str, dict]] = {
+    "R1": (
+        "naive: 4 ep, lr 5e-5, no warmup/wd/weights (notebook-like)",
+        dict(
+            head_epochs=0,
+            epochs=4,
+            learning_rate=5e-5,
+            warmup=0.0,
+            weight_decay=0.0,
+            class_weights=False,
+        ),
+    ),
+    "R2": (
+        "long: 8 ep, lr 1e-4, warmup .1, class weights",
+        dict(head_epochs=0, epochs=8, learning_rate=1e-4),
+    ),
+    "R3": (
+        "LP-FT: head 4 ep @2e-3, then 6 ep @5e-5, class weights",
+        dict(head_epochs=4, head_learning_rate=2e-3, epochs=6, learning_rate=5e-5),
+    ),
+    "R4": (
+        "no head phase: 6 ep @5e-5, class weights (R3 minus LP)",
+        dict(head_epochs=0, epochs=6, learning_rate=5e-5),
+    ),
+    "R5": (
+        "LP-FT: head 4 ep @2e-3, then 4 ep @1e-4",
+        dict(head_epochs=4, head_learning_rate=2e-3, epochs=4, learning_rate=1e-4),
+    ),
+    "R6": (
+        "LP-FT: head 4 ep @2e-3, then 8 ep @3e-5",
+        dict(head_epochs=4, head_learning_rate=2e-3, epochs=8, learning_rate=3e-5),
+    ),
+    "R7": (
+        "R3 without class weights",
+        dict(
+            head_epochs=4,
+            head_learning_rate=2e-3,
+            epochs=6,
+            learning_rate=5e-5,
+            class_weights=False,
+        ),
+    ),
+}
+
+
+def load_target(folder: Path) -> pd.DataFrame:
+    return pd.concat(
+        [pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "val.csv")], ignore_index=True
+    ).astype(str)
+
+
+def dev_split(pool: pd.DataFrame, quick: bool):
+    from sklearn.model_selection import train_test_split
+
+    if quick:
+        pool = pool.groupby("label", group_keys=False).head(40)
+    return train_test_split(pool, test_size=0.25, random_state=0, stratify=pool["label"])
+
+
+def baselines(tr: pd.DataFrame, dev: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    out = {}
+    vec = TfidfVectorizer(ngram_range=(1, 2))
+    lr = LogisticRegression(max_iter=3000, class_weight="balanced")
+    pred = lr.fit(vec.fit_transform(tr.text), tr.label).predict(vec.transform(dev.text))
+    out["TF-IDF 1-2g + LR"] = (
+        stance_f1(dev.label, pred),
+        f1_score(dev.label, pred, average="macro"),
+    )
+    emb_tr, emb_dev = mean_pooled(tr.text.tolist()), mean_pooled(dev.text.tolist())
+    lr = LogisticRegression(max_iter=3000, class_weight="balanced")
+    pred = lr.fit(emb_tr, tr.label).predict(emb_dev)
+    out["frozen MiniLM mean-pool + LR"] = (
+        stance_f1(dev.label, pred),
+        f1_score(dev.label, pred, average="macro"),
+    )
+    return out
+
+
+def mean_pooled(texts: list[str]) -> np.ndarray:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from labeler.models import bundled_minilm_path
+
+    path = str(bundled_minilm_path())
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()
+    rows = []
+    with torch.inference_mode():
+        for i in range(0, len(texts), 64):
+            b = tok(
+                texts[i : i + 64],
+                padding=True,
+                truncation=True,
+                max_length=128,
+                return_tensors="pt",
+            )
+            h = model(**b).last_hidden_state
+            m = b["attention_mask"].unsqueeze(-1).float()
+            rows.append(((h * m).sum(1) / m.sum(1)).numpy())
+    return np.concatenate(rows)
+
+
+def run_recipe(name: str, overrides: dict, tr, dev, quick: bool) -> dict:
+    settings = TrainSettings(model="bundled", seed=42, **overrides)
+    if quick:
+        settings = TrainSettings(
+            **{**settings.to_dict(), "epochs": 1, "head_epochs": min(1, settings.head_epochs)}
+        )
+    with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
+        t0 = time.perf_counter()
+        res = train_classifier(
+            tr.text.tolist(),
+            tr.label.tolist(),
+            settings,
+            Path(tmp) / "model",
+            dev.text.tolist(),
+            dev.label.tolist(),
+        )
+        seconds = time.perf_counter() - t0
+    per_epoch = [e for e in res.log if "eval_macro_f1" in e]
+    return {
+        "recipe": name,
+        "stance_f1": res.metrics["stance_f1"],
+        "macro_f1": res.metrics["macro_f1"],
+        "best_epoch_macro_f1": max(e["eval_macro_f1"] for e in per_epoch),
+        "best_epoch": max(per_epoch, key=lambda e: e["eval_macro_f1"])["epoch"],
+        "curve": [round(e["eval_macro_f1"], 3) for e in per_epoch],
+        "seconds": round(seconds, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--quick", action="store_true", help="tiny subsets, 1 epoch: a smoke run")
+    ap.add_argument("--only", default="", help="comma-separated recipe names")
+    ap.add_argument("--jsonl", default="", help="append each result as a JSON line here")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads (1 is faster when other work shares the cores)",
+    )
+    args = ap.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    root = Path(args.data) / "tweeteval-stance"
+    targets = sorted(p for p in root.iterdir() if (p / "train.csv").is_file())
+    names = [n for n in (args.only.split(",") if args.only else RECIPES) if n in RECIPES]
+    rows = []
+    splits = {}
+    for target in targets:
+        tr, dev = dev_split(load_target(target), args.quick)
+        splits[target.name] = (tr, dev)
+        print(
+            f"## {target.name}: dev-train {len(tr)}, dev {len(dev)} "
+            f"{dev.label.value_counts().to_dict()}",
+            flush=True,
+        )
+        for base, (st, mf) in baselines(tr, dev).items():
+            rows.append({"target": target.name, "recipe": base, "stance_f1": st, "macro_f1": mf})
+            print(f"{target.name:10s} {base:32s} stance {st:.3f} macro {mf:.3f}", flush=True)
+    # Recipe by recipe over both targets, so a run cut short still compares whole recipes.
+    for name in names:
+        for target, (tr, dev) in splits.items():
+            r = {"target": target, **run_recipe(name, RECIPES[name][1], tr, dev, args.quick)}
+            rows.append(r)
+            print(
+                f"{target:10s} {name:32s} stance {r['stance_f1']:.3f} macro "
+                f"{r['macro_f1']:.3f} best-ep {r['best_epoch_macro_f1']:.3f}@{r['best_epoch']} "
+                f"curve {r['curve']} {r['seconds']}s",
+                flush=True,
+            )
+            if args.jsonl:
+                with open(args.jsonl, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(r) + "\n")
+    table = pd.DataFrame(rows)
+    summary = table.pivot_table(index="recipe", columns="target", values=["stance_f1", "macro_f1"])
+    summary[("stance_f1", "mean")] = summary["stance_f1"].mean(axis=1)
+    summary[("macro_f1", "mean")] = summary["macro_f1"].mean(axis=1)
+    print("\n" + summary.round(3).sort_values(("stance_f1", "mean"), ascending=False).to_string())
+    print("\n" + "\n".join(f"{k}: {v[0]}" for k, v in RECIPES.items() if k in names))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""`python -m labeler predict`: label every row of a file with a fine-tuned model folder.
+
+Writes the input's columns plus pred_label, pred_score (the top probability) and one
+pred_score_<label> per label (they sum to 1); the output format follows OUTPUT's extension.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import Any
+
+from ..errors import InputError
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "predict",
+        help="label a file with a fine-tuned model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model_dir", metavar="MODEL_DIR", help="folder written by `train`")
+    p.add_argument("input", metavar="INPUT", help="file of texts (csv, tsv, xlsx, jsonl, parquet)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUTPUT",
+        help="file to write (format from its extension)",
+    )
+    p.add_argument("--text-col", default="text", help="text column (default: text)")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per batch (default: 64)")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..io import guess_format, read_table, write_table
+    from ..predict import load_classifier, predict
+
+    guess_format(args.output)  # a bad output name fails before the model loads
+    df = read_table(args.input)
+    if args.text_col not in df.columns:
+        raise InputError(
+            f"The text column '{args.text_col}' is not in '{args.input}'; its columns are: "
+            f"{', '.join(repr(c) for c in df.columns)}. Pass the right name with --text-col."
+        )
+    clf = load_classifier(args.model_dir)
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done - shown[0] >= 1000:
+            shown[0] = done
+            print(f"predicted {done}/{total}", file=sys.stderr, flush=True)
+
+    preds = predict(
+        clf, df[args.text_col].astype(str).tolist(), batch_size=args.batch_size, progress=progress
+    )
+    out = df.copy()
+    extra = preds.to_frame()
+    extra.index = out.index
+    for col in extra.columns:
+        out[col] = extra[col]
+    write_table(out, args.output)
+    counts = Counter(preds.labels)
+    summary = ", ".join(f"{lab} {counts.get(lab, 0)}" for lab in preds.label_names)
+    print(f"wrote {len(out)} rows to {args.output} ({summary})")
+    return 0
