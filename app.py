@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.common import PAGES, get_store, sidebar
+from ui.common import PAGES, follow_deep_link, get_store, sidebar
 
 st.set_page_config(page_title="Tweet Labeler", page_icon="🏷️", layout="wide")
 
@@ -22,5 +22,6 @@ navigation = st.navigation(
         ],
     }
 )
+follow_deep_link()
 sidebar(get_store())
 navigation.run()

@@ -4,7 +4,9 @@ import streamlit as st
 
 from labeler.suggestions import suggestion_runs
 from ui.annotate_card import annotation_card, table_mode
-from ui.common import annotator, get_store, require_items, require_project
+from ui.common import annotator, get_store, in_app, require_items, require_project
+
+in_app(__file__)
 
 store = get_store()
 project = require_project(store)

@@ -6,7 +6,9 @@ import streamlit as st
 from labeler import io
 from labeler.sample import create_sample_project
 from labeler.workspace import SAMPLE_DATA
-from ui.common import get_store, require_project, select_project, user_errors
+from ui.common import get_store, in_app, require_project, select_project, user_errors
+
+in_app(__file__)
 
 store = get_store()
 project = require_project(store)

@@ -12,7 +12,9 @@ from labeler.comparison import (
     when,
 )
 from ui.charts import comparison_bars, confusion_heatmap, pr_curve, roc_curve
-from ui.common import PAGES, get_store, require_items, require_project, user_errors
+from ui.common import PAGES, get_store, in_app, require_items, require_project, user_errors
+
+in_app(__file__)
 
 store = get_store()
 project = require_project(store)

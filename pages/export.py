@@ -19,8 +19,18 @@ from labeler.project_archive import (
     zip_model_folder,
 )
 from ui.charts import label_bars
-from ui.common import PAGES, get_store, require_items, require_project, select_project, user_errors
+from ui.common import (
+    PAGES,
+    get_store,
+    in_app,
+    require_items,
+    require_project,
+    select_project,
+    user_errors,
+)
 from ui.jobs_panel import job_panel
+
+in_app(__file__)
 
 FILE_ROWS_LIMIT = 5000  # larger files: the command line, which does not hold up the page
 FORMATS = [ext.lstrip(".") for ext in io.SUPPORTED]

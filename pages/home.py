@@ -5,7 +5,9 @@ import streamlit as st
 
 from labeler.overview import next_step, project_overview
 from labeler.store import DEFAULT_TEMPLATE
-from ui.common import current_project, get_store, select_project, user_errors
+from ui.common import current_project, get_store, in_app, select_project, user_errors
+
+in_app(__file__)
 
 store = get_store()
 project = current_project(store)

@@ -5,9 +5,11 @@ import streamlit as st
 
 from labeler.jobs import start_job
 from labeler.zeroshot import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
-from ui.common import get_store, require_items, require_project, user_errors
+from ui.common import get_store, in_app, require_items, require_project, user_errors
 from ui.jobs_panel import job_panel
 from ui.models import cached_zeroshot, model_choice
+
+in_app(__file__)
 
 store = get_store()
 project = require_project(store)

@@ -5,7 +5,9 @@ import streamlit as st
 from labeler.comparison import model_name, trained_models
 from labeler.models import BUNDLED
 from labeler.tokenize_demo import EXAMPLE, load_tokenizer, tokenize
-from ui.common import current_project, get_store, user_errors
+from ui.common import current_project, get_store, in_app, user_errors
+
+in_app(__file__)
 
 CUSTOM = "Custom: hub id or local folder"
 

@@ -15,9 +15,19 @@ from labeler.train_plan import (
     training_problem,
 )
 from ui.charts import loss_curve
-from ui.common import PAGES, fmt_duration, get_store, require_items, require_project, user_errors
+from ui.common import (
+    PAGES,
+    fmt_duration,
+    get_store,
+    in_app,
+    require_items,
+    require_project,
+    user_errors,
+)
 from ui.jobs_panel import job_panel
 from ui.models import train_model_choice
+
+in_app(__file__)
 
 SOURCES = {
     "bundled": "bundled with the app, works offline",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 
@@ -27,6 +28,27 @@ PAGES = {
     "export": "pages/export.py",
     "tokenizer": "pages/tokenizer.py",
 }
+
+
+def in_app(page_file: str) -> None:
+    """Run this page inside app.py's navigation, also on a deep link to a fresh server.
+
+    Until some session has run app.py, Streamlit serves /annotate by running pages/annotate.py
+    alone in its legacy multipage mode (no sidebar, no project picker). Send such a run through
+    app.py, which then switches to the page that was asked for, with its query parameters.
+    """
+    if st.session_state.get("app_nav"):
+        return
+    st.session_state["deep_link"] = (f"pages/{Path(page_file).name}", dict(st.query_params))
+    st.switch_page("app.py")
+
+
+def follow_deep_link() -> None:
+    """Called by app.py once its navigation exists: finish what `in_app` started."""
+    st.session_state["app_nav"] = True
+    link = st.session_state.pop("deep_link", None)
+    if link is not None:
+        st.switch_page(link[0], query_params=link[1] or None)
 
 
 @st.cache_resource(show_spinner=False)
