@@ -3,7 +3,7 @@
 import streamlit as st
 
 from labeler.suggestions import suggestion_runs
-from ui.annotate_card import annotation_card, table_mode
+from ui.annotate_card import CARD_CSS, annotation_card, table_mode
 from ui.common import annotator, get_store, in_app, require_items, require_project
 
 in_app(__file__)
@@ -55,6 +55,9 @@ queue = dict(
     label=None if label_filter == "(any)" else label_filter,
     search=search,
 )
+st.html(CARD_CSS)
+with st.popover("Guidelines"):
+    st.text(project.guidelines or "No guidelines written for this project yet.")
 one, table = st.tabs(["One at a time", "Table"])
 with one:
     annotation_card(store, project, annotator(), queue)

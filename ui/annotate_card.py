@@ -59,18 +59,17 @@ def _on_undo(store: Store, project_id: int, who: str) -> None:
     st.session_state["ann_flash"] = "Undone: the tweet is back."
 
 
-def _on_unsure(store: Store, item_id: int, value: bool) -> None:
-    store.set_unsure(item_id, value)
+def _on_unsure(store: Store, item_id: int) -> None:
+    store.set_unsure(item_id, bool(st.session_state.get("ann_unsure")))
 
 
 def _on_comment(store: Store, item_id: int) -> None:
-    store.set_comment(item_id, st.session_state.get(f"ann_comment_{item_id}", ""))
+    store.set_comment(item_id, st.session_state.get("ann_comment", ""))
 
 
 @st.fragment
 def annotation_card(store: Store, project: Project, who: str, queue: dict[str, Any]) -> None:
     started = time.perf_counter()
-    st.html(CARD_CSS)
     sitting = _sitting()
     sig = repr(sorted(queue.items()))
     if sitting["sig"] != sig:
@@ -83,11 +82,13 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         sitting["current"] = item["id"] if item else None
 
     counts = store.progress_counts(project.id, who)
+    flash = st.session_state.pop("ann_flash", None)
+    # One markdown element for counter and last action: every element is paint time per key press.
     st.markdown(
         f"**{counts['labelled']:,} of {counts['items']:,} labelled**, {counts['today']:,} today "
         f"by {who} · held-out labelled: {counts['heldout_labelled']:,}"
+        + (f" · _{flash}_" if flash else "")
     )
-    flash = st.session_state.pop("ann_flash", None)
     if item is None:
         st.success(
             "Nothing left in this queue. Change the filter in the sidebar, or train a model."
@@ -102,6 +103,10 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         return
 
     item_id = item["id"]
+    if sitting.get("shown") != item_id:  # stable widgets (no remount per tweet) take its values
+        st.session_state["ann_unsure"] = bool(item["unsure"])
+        st.session_state["ann_comment"] = item["comment"]
+        sitting["shown"] = item_id
     keep_out = queue.get("where") != "unlabelled"
     with st.container(border=True, key="ann_card"):
         st.text(item["text"])  # tweet text is data: never markdown, never HTML
@@ -131,7 +136,7 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
     a, b, c, d = st.columns([1, 1, 1, 3])
     a.button(
         "Skip",
-        key=f"ann_skip_{item_id}",
+        key="ann_skip",
         shortcut="S",
         on_click=_on_skip,
         args=(item_id,),
@@ -145,25 +150,15 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         args=(store, project.id, who),
         width="stretch",
     )
-    c.toggle(
-        "Unsure",
-        value=bool(item["unsure"]),
-        key=f"ann_unsure_{item_id}",
-        on_change=lambda: _on_unsure(store, item_id, st.session_state[f"ann_unsure_{item_id}"]),
-    )
+    c.toggle("Unsure", key="ann_unsure", on_change=_on_unsure, args=(store, item_id))
     d.text_input(
         "Comment",
-        value=item["comment"],
-        key=f"ann_comment_{item_id}",
+        key="ann_comment",
         on_change=_on_comment,
         args=(store, item_id),
         label_visibility="collapsed",
         placeholder="Comment (saved on Enter)",
     )
-    with st.popover("Guidelines"):
-        st.text(project.guidelines or "No guidelines written for this project yet.")
-    if flash:
-        st.caption(flash)
     if SHOW_TIMING:  # for bench/annotate_speed.py: the server's share of a key press
         spent = time.perf_counter() - started + st.session_state.pop("ann_callback_s", 0.0)
         st.caption(f"server: {spent * 1e3:.1f} ms")
