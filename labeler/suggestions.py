@@ -23,6 +23,3 @@ def suggestion_runs(store: Store, project_id: int) -> dict[str, dict[str, Any]]:
         out[name] = run
     return out
 
-
-def labels_of(run: dict[str, Any], fallback: list[str]) -> list[str]:
-    return list(run.get("params", {}).get("labels") or fallback)

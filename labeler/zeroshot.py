@@ -77,7 +77,8 @@ __all__ = [
     "text_key",
 ]
 
-DEFAULT_TEMPLATE = "This tweet is {}."
+from .store import DEFAULT_TEMPLATE  # noqa: E402  (one default for projects and the engine)
+
 # Shown wherever the offline method is chosen or reported: it is not NLI and must never look so.
 EMBEDDING_DISPLAY_NAME = "Embedding similarity (all-MiniLM-L6-v2, not NLI)"
 MIN_MAX_LENGTH = 16

@@ -5,6 +5,7 @@ import streamlit as st
 
 from labeler.overview import next_step, project_overview
 from labeler.store import DEFAULT_TEMPLATE
+from labeler.zeroshot import split_list
 from ui.common import current_project, get_store, in_app, select_project, user_errors
 
 in_app(__file__)
@@ -17,10 +18,6 @@ st.caption(
     "Load tweets, get zero-shot pre-labels, correct them by hand, fine-tune a classifier, "
     "read its report, label the rest and export."
 )
-
-
-def split_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def project_form(key: str, values: dict) -> dict | None:
