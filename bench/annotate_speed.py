@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from store_bench import synthetic_tweets  # noqa: E402
 
-from labeler.store import Store  # noqa: E402
+from labeler.db.store import Store  # noqa: E402
 
 CARD = ".st-key-ann_card [data-testid='stText']"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -117,12 +117,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     df = synthetic_tweets(args.rows)
     store = Store(tmp / "labeler.sqlite")
-    project = store.create_project("bench", ["AGAINST", "FAVOR", "NONE"])
+    project = store.projects.create("bench", ["AGAINST", "FAVOR", "NONE"])
     items = pd.DataFrame({"text": df["text"], "ext_id": df["id"]})
-    store.import_items(project.id, items)
-    ids = store.texts(project.id)["id"].tolist()
+    store.items.import_frame(project.id, items)
+    ids = store.items.texts(project.id)["id"].tolist()
     rng = random.Random(0)
-    run_id = store.create_run(project.id, "zeroshot", {"labels": project.labels}, model="bench")
+    run_id = store.runs.create(project.id, "zeroshot", {"labels": project.labels}, model="bench")
     rows = []
     for i in ids:
         p = [rng.random() for _ in range(3)]
@@ -130,8 +130,8 @@ def main() -> None:
         p = [x / s for x in p]
         j = max(range(3), key=p.__getitem__)
         rows.append((i, project.labels[j], p[j], p))
-    store.put_predictions(run_id, rows)
-    store.update_run(run_id, status="done")
+    store.predictions.put(run_id, rows)
+    store.runs.update(run_id, status="done")
     bare_db = tmp / "bare.sqlite"
     with sqlite3.connect(bare_db) as conn:
         conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, text TEXT, label TEXT)")

@@ -42,9 +42,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from labeler.evaluate import evaluate_predictions  # noqa: E402
-from labeler.predict import predict  # noqa: E402
-from labeler.train import TrainSettings, train_classifier  # noqa: E402
+from labeler.evaluation.metrics import evaluate_predictions  # noqa: E402
+from labeler.models.classifier import predict  # noqa: E402
+from labeler.training.run import train_classifier  # noqa: E402
+from labeler.training.settings import TrainSettings  # noqa: E402
 
 NOTEBOOK = dict(
     epochs=3,
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import torch
 
-    from labeler.models import resolve_model
+    from labeler.models.resolve import resolve_model
 
     if args.threads:
         torch.set_num_threads(args.threads)

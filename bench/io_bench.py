@@ -26,7 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from labeler.io import detect_columns, prepare_items, read_table, to_bytes  # noqa: E402
+from labeler.io.columns import detect_columns  # noqa: E402
+from labeler.io.prepare import prepare_items  # noqa: E402
+from labeler.io.read import read_table  # noqa: E402
+from labeler.io.write import to_bytes  # noqa: E402
 
 WORDS = (
     "the a to and of in is it you that for on my this with be at so just have not but me "

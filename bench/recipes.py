@@ -1,4 +1,4 @@
-"""Recipe search behind the training defaults (labeler/train.py): which fine-tuning recipe wins
+"""Recipe search behind the training defaults (labeler/training/settings.py): which fine-tuning recipe wins
 with a few hundred labelled tweets? Not a test; run it by hand, it takes ~25 minutes on 2 cores.
 
 Honest protocol: the test files are never looked at here. Per target, train+val are pooled and
@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from labeler.evaluate import stance_f1  # noqa: E402
-from labeler.train import TrainSettings, train_classifier  # noqa: E402
+from labeler.evaluation.metrics import stance_f1  # noqa: E402
+from labeler.training.run import train_classifier  # noqa: E402
+from labeler.training.settings import TrainSettings  # noqa: E402
 
 # name -> (what it is, TrainSettings overrides). Common: bundled MiniLM, batch 16, max length 128.
 RECIPES: dict[str, tuple[str, dict]] = {
@@ -125,7 +126,7 @@ def mean_pooled(texts: list[str]) -> np.ndarray:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from labeler.models import bundled_minilm_path
+    from labeler.models.resolve import bundled_minilm_path
 
     path = str(bundled_minilm_path())
     tok = AutoTokenizer.from_pretrained(path)

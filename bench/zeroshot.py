@@ -3,7 +3,7 @@
 Not a test. On one MiniLM-sized NLI cross-encoder and the same real tweets, in one process:
 
   (a) loop: one `pipeline("zero-shot-classification")` call per tweet (the reference notebook);
-  (b) ours, fp32: `labeler.zeroshot` (batched pairs, length-sorted, padded per batch);
+  (b) ours, fp32: `labeler.zeroshot.nli` (batched pairs, length-sorted, padded per batch);
   (c) ours, int8: the same with dynamic int8 quantization of the linear layers.
 
 Repetitions are interleaved (a, b at each batch size, c at each batch size, then again) and the
@@ -69,7 +69,7 @@ def build_nli_minilm(out: Path, seed: int = 0, std: float = 0.5) -> Path:
     """The bundled MiniLM with a seeded 3-way NLI head of wide weights, saved to `out`."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from labeler.models import bundled_minilm_path
+    from labeler.models.resolve import bundled_minilm_path
 
     src = bundled_minilm_path()
     id2label = {0: "contradiction", 1: "neutral", 2: "entailment"}
@@ -201,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
 
-    from labeler.zeroshot import ZeroShotSettings, configure_threads, fill_target, load_zeroshot
+    from labeler.settings import fill_target
+    from labeler.zeroshot.base import configure_threads
+    from labeler.zeroshot.load import load_zeroshot
+    from labeler.zeroshot.settings import ZeroShotSettings
 
     hf_logging.disable_progress_bar()
     t_start = time.perf_counter()

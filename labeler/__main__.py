@@ -1,5 +1,5 @@
-"""`python -m labeler ...`: see labeler/cli.py."""
+"""`python -m labeler ...`: see labeler/cli/."""
 
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

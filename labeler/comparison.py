@@ -2,13 +2,12 @@
 
 Every number here comes from `evaluate.evaluate_predictions` on the items both sides scored:
 the gold labels are the held-out items' current human (or imported) labels
-(`Store.training_data(...)[1]`), so a label fixed on Annotate changes the scores at once, and
+(`store.labels.train_and_test(...).test`), so a label fixed on Annotate changes the scores at once, and
 zero-shot and a model are always compared on the same items. Nothing is drawn here.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,14 +15,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .evaluate import evaluate_predictions, misclassified
-from .store import Project, Store
+from .db.projects import Project
+from .db.store import Store
+from .evaluation.metrics import evaluate_predictions, misclassified
 
 
 def trained_models(store: Store, project_id: int) -> list[dict[str, Any]]:
     """Finished training runs that saved a model, newest first (cancelled or failed ones never)."""
     return [
-        r for r in store.runs(project_id, "train") if r["status"] == "done" and r["artifact_path"]
+        r
+        for r in store.runs.list(project_id, "train")
+        if r["status"] == "done" and r["artifact_path"]
     ]
 
 
@@ -61,7 +63,7 @@ def models_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
 
 def gold_heldout(store: Store, project_id: int) -> pd.DataFrame:
     """Held-out items with a human or imported label: id, text, label, label_source."""
-    return store.training_data(project_id)[1]
+    return store.labels.train_and_test(project_id).test
 
 
 @dataclass
@@ -82,15 +84,7 @@ class HeldoutReport:
 def heldout_predictions(store: Store, project_id: int, run_id: int) -> pd.DataFrame:
     """A run's predictions on the project's held-out items only (a zero-shot run scores every
     item: reading 100k rows of scores to compare a few hundred would slow every page view)."""
-    df = pd.read_sql_query(
-        "SELECT p.item_id, p.label, p.score, p.scores FROM predictions p JOIN items i"
-        " ON i.id=p.item_id WHERE p.run_id=? AND i.project_id=? AND i.split='heldout'"
-        " ORDER BY p.item_id",
-        store.conn,
-        params=(run_id, project_id),
-    )
-    df["scores"] = [json.loads(x) for x in df["scores"]]
-    return df
+    return store.predictions.frame(run_id, project_id=project_id, split="heldout")
 
 
 def _joined(gold: pd.DataFrame, preds: pd.DataFrame) -> pd.DataFrame:
@@ -169,7 +163,7 @@ def compare_with_zeroshot(
     run, how many gold items zero-shot scored.
     """
     gold = gold_heldout(store, project.id)
-    zs_run = store.latest_run(project.id, "zeroshot")
+    zs_run = store.runs.latest(project.id, "zeroshot")
     zs = _joined(gold, heldout_predictions(store, project.id, zs_run["id"])) if zs_run else None
     rows: list[dict[str, Any]] = []
     for run in runs:

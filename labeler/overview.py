@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .store import Store
+from .db.store import Store
 
 
 @dataclass
 class NextStep:
-    page: str  # page file under pages/
+    stage: str  # the loop's stage: data, prelabel, annotate, train, evaluate (the UI maps it)
     text: str
 
 
 def project_overview(store: Store, project_id: int) -> dict:
-    stats = store.stats(project_id)
-    zs = store.latest_run(project_id, "zeroshot")
-    models = [r for r in store.runs(project_id, "train") if r["status"] == "done"]
+    stats = store.items.stats(project_id)
+    zs = store.runs.latest(project_id, "zeroshot")
+    models = [r for r in store.runs.list(project_id, "train") if r["status"] == "done"]
     stats["prelabelled"] = 0
     if zs is not None:
-        stats["prelabelled"] = store.conn.execute(
-            "SELECT COUNT(*) FROM predictions WHERE run_id=?", (zs["id"],)
-        ).fetchone()[0]
+        stats["prelabelled"] = store.predictions.count(zs["id"])
     stats["models"] = len(models)
     return stats
 
@@ -29,25 +27,23 @@ def project_overview(store: Store, project_id: int) -> dict:
 def next_step(stats: dict, min_per_label: int = 8) -> NextStep:
     """The single most useful thing to do now, in the loop's order."""
     if stats["items"] == 0:
-        return NextStep("pages/data.py", "Import tweets: upload a file or use the bundled sample.")
+        return NextStep("data", "Import tweets: upload a file or use the bundled sample.")
     if stats["prelabelled"] == 0:
         return NextStep(
-            "pages/prelabel.py", "Get zero-shot pre-labels so the least certain tweets come first."
+            "prelabel", "Get zero-shot pre-labels so the least certain tweets come first."
         )
     per_label = stats["per_label"]
     if not per_label or min(per_label.values(), default=0) < min_per_label or len(per_label) < 2:
         return NextStep(
-            "pages/annotate.py",
+            "annotate",
             f"Label more tweets: each label needs at least {min_per_label} examples to train.",
         )
     if stats["heldout_labelled"] < 10:
         return NextStep(
-            "pages/annotate.py",
+            "annotate",
             f"Label more held-out tweets ({stats['heldout_labelled']} so far): they are the test "
             "set every model is scored on.",
         )
     if stats["models"] == 0:
-        return NextStep("pages/train.py", "Fine-tune a classifier on your labels.")
-    return NextStep(
-        "pages/evaluate.py", "Compare the models with zero-shot, then predict and export."
-    )
+        return NextStep("train", "Fine-tune a classifier on your labels.")
+    return NextStep("evaluate", "Compare the models with zero-shot, then predict and export.")

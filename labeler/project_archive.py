@@ -26,34 +26,19 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .db import archive as archive_rows
+from .db.projects import Project
+from .db.store import Store
 from .errors import InputError, LabelerError, StoreError
-from .store import ACTIVE, Project, Store
 from .workspace import models_dir
 
 FORMAT = "tweet-labeler-project"
 VERSION = 1
-ITEM_FIELDS = (
-    "id", "text", "text_key", "norm_key", "ext_id", "source_name", "source_row", "extra", "split",
-    "shuffle", "label", "label_source", "annotator", "labelled_at", "unsure", "review", "comment",
-    "created_at",
-)  # fmt: skip
-ANNOTATION_FIELDS = (
-    "id", "item_id", "label", "source", "annotator", "run_id", "retracts", "created_at",
-)  # fmt: skip
-RUN_FIELDS = (
-    "id", "kind", "params", "status", "done", "total", "rate", "eta_s", "message", "error",
-    "heartbeat", "model", "run_key", "artifact_path", "metrics", "log", "created_at",
-    "started_at", "finished_at",
-)  # fmt: skip
-TABLES = ("items", "annotations", "runs", "predictions", "score_cache")
+TABLES = archive_rows.TABLES
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-
-
-def _rows(store: Store, sql: str, args: Iterable[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in store.conn.execute(sql, tuple(args))]
 
 
 def slug(project: Project) -> str:
@@ -68,39 +53,10 @@ def archive_name(project: Project) -> str:
 
 def export_project(store: Store, project_id: int, *, include_models: bool = False) -> bytes:
     """The project as zip bytes; live (unfinished) runs are left out."""
-    project = store.project(project_id)
-    items = _rows(store, f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE project_id=?"
-                  " ORDER BY id", [project_id])  # fmt: skip
-    for item in items:
-        item["extra"] = json.loads(item["extra"]) if item["extra"] else None
-    annotations = _rows(
-        store,
-        f"SELECT {', '.join(ANNOTATION_FIELDS)} FROM annotations WHERE project_id=? ORDER BY id",
-        [project_id],
-    )
-    runs = [
-        {k: r.get(k) for k in RUN_FIELDS}
-        for r in reversed(store.runs(project_id))
-        if r["status"] not in (*ACTIVE, "cancelling")
-    ]
-    predictions: list[dict[str, Any]] = []
-    for run in runs:
-        df = store.predictions(run["id"])
-        predictions += [
-            {"run_id": run["id"], "item_id": int(i), "label": lab, "score": float(s), "scores": sc}
-            for i, lab, s, sc in zip(df["item_id"], df["label"], df["score"], df["scores"])
-        ]
-    cache: list[dict[str, Any]] = []
-    for key in sorted({r["run_key"] for r in runs if r["kind"] == "zeroshot" and r["run_key"]}):
-        cache += [
-            {"run_key": r["run_key"], "text_key": r["text_key"], "scores": json.loads(r["scores"])}
-            for r in _rows(
-                store,
-                "SELECT run_key, text_key, scores FROM score_cache WHERE run_key=? AND text_key IN"
-                " (SELECT text_key FROM items WHERE project_id=?)",
-                [key, project_id],
-            )
-        ]
+    project = store.projects.get(project_id)
+    tables = archive_rows.dump(store.db, store.runs, store.predictions, project_id)
+    items, annotations, runs = tables["items"], tables["annotations"], tables["runs"]
+    predictions = tables["predictions"]
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -120,13 +76,7 @@ def export_project(store: Store, project_id: int, *, include_models: bool = Fals
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, rows in (
-            ("items", items),
-            ("annotations", annotations),
-            ("runs", runs),
-            ("predictions", predictions),
-            ("score_cache", cache),
-        ):
+        for name, rows in tables.items():
             zf.writestr(f"{name}.jsonl", _jsonl(rows))
         if include_models:
             for run in runs:
@@ -196,7 +146,7 @@ def free_name(store: Store, name: str) -> str:
     """`name`, or "name (restored)", "name (restored 2)", ... whichever is not taken."""
     candidates = [name, f"{name} (restored)"] + [f"{name} (restored {k})" for k in range(2, 1000)]
     for candidate in candidates:
-        if store.project_by_name(candidate) is None:
+        if store.projects.by_name(candidate) is None:
             return candidate
     raise StoreError(f"Too many projects named like {name!r}; rename some first.")
 
@@ -207,7 +157,7 @@ def restore_project(store: Store, data: bytes) -> Project:
     settings = manifest.get("project") or {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         tables = {name: _read_jsonl(zf, name) for name in TABLES}
-        project = store.create_project(
+        project = store.projects.create(
             free_name(store, str(settings.get("name") or "Restored project")),
             settings.get("labels") or [],
             guidelines=settings.get("guidelines", ""),
@@ -218,14 +168,14 @@ def restore_project(store: Store, data: bytes) -> Project:
         )
         written: list[Path] = []
         try:
-            run_ids = _write_tables(store, project, tables)
+            run_ids = archive_rows.load(store.db, project, tables)
             for old in manifest.get("models") or []:
                 folder = models_dir() / f"project-{project.id}" / f"run-{run_ids[int(old)]}"
                 written.append(folder)
                 _extract_folder(zf, f"models/run-{int(old)}/", folder)
-                store.update_run(run_ids[int(old)], artifact_path=str(folder))
+                store.runs.update(run_ids[int(old)], artifact_path=str(folder))
         except BaseException as exc:
-            store.delete_project(project.id)
+            store.projects.delete(project.id)
             for folder in written:
                 shutil.rmtree(folder, ignore_errors=True)
             if isinstance(exc, LabelerError | KeyboardInterrupt):
@@ -234,7 +184,7 @@ def restore_project(store: Store, data: bytes) -> Project:
                 f"The archive could not be restored ({type(exc).__name__}: {exc}); it may be "
                 "damaged. Nothing was kept."
             ) from exc
-    return store.project(project.id)
+    return store.projects.get(project.id)
 
 
 def _extract_folder(zf: zipfile.ZipFile, prefix: str, folder: Path) -> None:
@@ -251,88 +201,18 @@ def _extract_folder(zf: zipfile.ZipFile, prefix: str, folder: Path) -> None:
             shutil.copyfileobj(src, dst)
 
 
-def _write_tables(store: Store, project: Project, t: dict[str, list[dict]]) -> dict[int, int]:
-    """Insert items, annotations, runs, predictions and cache rows; returns old -> new run ids."""
-    labels = set(project.labels)
-    bad = sorted({r["label"] for r in t["annotations"] if r["label"] and r["label"] not in labels})
-    if bad:
-        raise InputError(f"The archive's labels {bad} are not among its project's labels.")
-    pid = project.id
-    with store.transaction() as conn:
-        start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0] + 1
-        item_ids = {int(r["id"]): start + k for k, r in enumerate(t["items"])}
-        cols = ITEM_FIELDS[1:]
-        conn.executemany(
-            f"INSERT INTO items (id, project_id, {', '.join(cols)}) VALUES"
-            f" ({', '.join('?' * (len(cols) + 2))})",
-            [
-                (item_ids[int(r["id"])], pid)
-                + tuple(
-                    json.dumps(r[c], ensure_ascii=False) if c == "extra" and r[c] else r[c]
-                    for c in cols
-                )
-                for r in t["items"]
-            ],
-        )
-        run_ids: dict[int, int] = {}
-        for r in t["runs"]:
-            params = dict(r.get("params") or {})
-            if "model_run" in params and int(params["model_run"]) in run_ids:
-                params["model_run"] = run_ids[int(params["model_run"])]
-            status = "stopped" if r["status"] in (*ACTIVE, "cancelling") else r["status"]
-            values = {k: r.get(k) for k in RUN_FIELDS[1:]}
-            values.update(params=params, status=status, artifact_path=None)
-            for key in ("params", "metrics", "log"):
-                values[key] = None if values[key] is None else json.dumps(values[key])
-            cur = conn.execute(
-                f"INSERT INTO runs (project_id, {', '.join(values)}) VALUES"
-                f" ({', '.join('?' * (len(values) + 1))})",
-                (pid, *values.values()),
-            )
-            run_ids[int(r["id"])] = cur.lastrowid
-        start = conn.execute("SELECT COALESCE(MAX(id), 0) FROM annotations").fetchone()[0] + 1
-        ann_ids = {int(r["id"]): start + k for k, r in enumerate(t["annotations"])}
-
-        def remap(mapping: dict[int, int], value: Any) -> Any:
-            return None if value is None else mapping.get(int(value))
-
-        conn.executemany(
-            "INSERT INTO annotations (id, item_id, project_id, label, source, annotator, run_id,"
-            " retracts, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (ann_ids[int(r["id"])], item_ids[int(r["item_id"])], pid, r["label"], r["source"],
-                 r["annotator"], remap(run_ids, r["run_id"]), remap(ann_ids, r["retracts"]),
-                 r["created_at"])
-                for r in t["annotations"]
-            ],
-        )  # fmt: skip
-        conn.executemany(
-            "INSERT INTO predictions (run_id, item_id, label, score, scores) VALUES (?,?,?,?,?)",
-            [
-                (run_ids[int(r["run_id"])], item_ids[int(r["item_id"])], r["label"], r["score"],
-                 json.dumps(r["scores"]))
-                for r in t["predictions"]
-            ],
-        )  # fmt: skip
-        conn.executemany(
-            "INSERT OR IGNORE INTO score_cache (run_key, text_key, scores) VALUES (?,?,?)",
-            [(r["run_key"], r["text_key"], json.dumps(r["scores"])) for r in t["score_cache"]],
-        )
-    return run_ids
-
-
 # ---------------------------------------------------------------------------------------------
 # tables
 
 
 def export_table(store: Store, project_id: int, what: str, fmt: str) -> bytes:
     """ "items" (labels, sources, zero-shot and model columns) or "history" as file bytes."""
-    from . import io as table_io
+    from .io.write import to_bytes
 
     if what == "items":
-        df = store.export_items(project_id)
+        df = store.export.frame(project_id)
     elif what == "history":
-        df = store.history(project_id)
+        df = store.labels.history(project_id)
     else:
         raise InputError(f"Nothing to export called {what!r}; use 'items' or 'history'.")
-    return table_io.to_bytes(df, fmt)
+    return to_bytes(df, fmt)

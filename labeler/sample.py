@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from . import io
-from .store import Project, Store
+from .db.projects import Project
+from .db.store import Store
+from .io.prepare import prepare_items
+from .io.read import read_table
 from .workspace import SAMPLE_DATA
 
 SAMPLE_NAME = "Sample: four-day work week"
@@ -25,10 +27,10 @@ def create_sample_project(store: Store, *, with_labels: bool = False) -> Project
     with it, the gold labels are imported (source 'imported') for a training demo.
     """
     name = SAMPLE_NAME if not with_labels else SAMPLE_NAME + " (gold labels)"
-    existing = store.project_by_name(name)
+    existing = store.projects.by_name(name)
     if existing is not None:
         return existing
-    project = store.create_project(
+    project = store.projects.create(
         name,
         SAMPLE_LABELS,
         guidelines=SAMPLE_GUIDELINES,
@@ -36,16 +38,16 @@ def create_sample_project(store: Store, *, with_labels: bool = False) -> Project
         template="The author of this tweet is {} {target}.",
         phrases=["against", "in favor of", "neutral towards"],
     )
-    df = io.read_table(SAMPLE_DATA)
-    prepared = io.prepare_items(
+    df = read_table(SAMPLE_DATA)
+    prepared = prepare_items(
         df, text_col="text", id_col="id", label_col="stance" if with_labels else None
     )
-    store.import_items(project.id, prepared.items, source_name=SAMPLE_DATA.name)
+    store.items.import_frame(project.id, prepared.items, source_name=SAMPLE_DATA.name)
     return project
 
 
 def ensure_sample(store: Store) -> Project | None:
     """On an empty workspace, create the sample project; otherwise do nothing."""
-    if store.projects():
+    if store.projects.all():
         return None
     return create_sample_project(store)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import Store
+from .db.store import Store
 
 
 def suggestion_runs(store: Store, project_id: int) -> dict[str, dict[str, Any]]:
     """Finished runs whose scores can order the queue and suggest labels, newest first:
     {"Zero-shot (model)": run, "Model #3 (base)": run}."""
     out: dict[str, dict[str, Any]] = {}
-    for run in store.runs(project_id):
+    for run in store.runs.list(project_id):
         if run["status"] != "done" or run["kind"] not in ("zeroshot", "predict", "train"):
             continue
         if run["kind"] == "zeroshot":
@@ -22,4 +22,3 @@ def suggestion_runs(store: Store, project_id: int) -> dict[str, dict[str, Any]]:
             continue  # a training run's own scores cover the held-out items only
         out[name] = run
     return out
-

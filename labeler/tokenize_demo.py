@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ModelError
-from .models import BUNDLED, resolve_model
+from .models.load import load_tokenizer as load_model_tokenizer
+from .models.resolve import BUNDLED, resolve_model
 
 EXAMPLE = (
     "ELMO relies on characters, Open AI GPT on byte pair encoding, and BERT on the word pieces "
@@ -23,18 +23,7 @@ EXAMPLE = (
 
 def load_tokenizer(spec: str | None = None) -> Any:
     """The tokenizer of a hub id, a model folder or the bundled MiniLM (the default)."""
-    from transformers import AutoTokenizer
-
-    resolved = resolve_model(spec or BUNDLED)
-    try:
-        return AutoTokenizer.from_pretrained(
-            resolved.location, local_files_only=resolved.local_files_only
-        )
-    except Exception as exc:
-        raise ModelError(
-            f"No usable tokenizer in '{resolved.spec}' ({type(exc).__name__}: {exc}). Give a "
-            "model folder or hub id that holds its tokenizer files."
-        ) from exc
+    return load_model_tokenizer(resolve_model(spec or BUNDLED))
 
 
 @dataclass

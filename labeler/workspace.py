@@ -28,3 +28,9 @@ def models_dir() -> Path:
     path = workspace_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def logs_dir() -> Path:
+    path = workspace_dir() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,11 +1,14 @@
 """Data: upload tweets (or use the bundled sample), map columns, import, and look at what is there."""
 
-import plotly.express as px
 import streamlit as st
 
-from labeler import io
+from labeler.io.columns import detect_columns
+from labeler.io.formats import SUPPORTED
+from labeler.io.prepare import prepare_items
+from labeler.io.read import read_table
 from labeler.sample import create_sample_project
 from labeler.workspace import SAMPLE_DATA
+from ui.charts import histogram
 from ui.common import get_store, in_app, require_project, select_project, user_errors
 
 in_app(__file__)
@@ -35,7 +38,7 @@ if source.startswith("Bundled"):
 else:
     upload = st.file_uploader(
         "Tweets file",
-        type=[ext.lstrip(".") for ext in io.SUPPORTED],
+        type=[ext.lstrip(".") for ext in SUPPORTED],
         key="data_upload",
         help="CSV, TSV, XLSX, JSONL or Parquet; one tweet per row.",
     )
@@ -47,12 +50,12 @@ if payload is not None:
         st.session_state.pop("data_frame", None)
         st.session_state["data_cache_key"] = cache_key
         with user_errors():
-            st.session_state["data_frame"] = io.read_table(payload, name=name)
+            st.session_state["data_frame"] = read_table(payload, name=name)
     df = st.session_state.get("data_frame")
     if df is not None:
         st.subheader(f"Preview of {name}: {len(df):,} rows")
         st.dataframe(df.head(20), width="stretch", hide_index=True)
-        guess = io.detect_columns(df)
+        guess = detect_columns(df)
         cols = list(df.columns)
         none = "(none)"
         c1, c2, c3 = st.columns(3)
@@ -85,14 +88,14 @@ if payload is not None:
         )
         if st.button("Import", type="primary", key="data_import"):
             with user_errors():
-                prepared = io.prepare_items(
+                prepared = prepare_items(
                     df,
                     text_col=text_col,
                     id_col=None if id_col == none else id_col,
                     label_col=None if label_col == none else label_col,
                     duplicates="merge" if merge else "keep",
                 )
-                report = store.import_items(
+                report = store.items.import_frame(
                     project.id, prepared.items, source_name=name, skip_existing=merge
                 )
                 st.success(
@@ -112,7 +115,7 @@ if payload is not None:
                     )
 
 st.divider()
-texts = store.texts(project.id)
+texts = store.items.texts(project.id)
 if texts.empty:
     st.info("No tweets in this project yet.")
     st.stop()
@@ -123,9 +126,7 @@ c1.metric("Held out (test set)", f"{(texts['split'] == 'heldout').sum():,}")
 c2.metric("Labelled", f"{texts['label'].notna().sum():,}")
 c3.metric("Median length", f"{int(lengths.median())} chars")
 c4.metric("Duplicate texts", f"{int(texts['text'].duplicated().sum()):,}")
-fig = px.histogram(x=lengths, nbins=40, labels={"x": "characters per tweet"}, title="Tweet lengths")
-fig.update_layout(height=300, yaxis_title="tweets", font_size=15)
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(histogram(lengths, "Tweet lengths", "characters per tweet"), width="stretch")
 st.dataframe(
     texts[["id", "text", "split", "label", "label_source"]].head(500),
     width="stretch",

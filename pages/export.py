@@ -6,10 +6,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from labeler import io
 from labeler.comparison import model_name, trained_models
-from labeler.jobs import start_job
-from labeler.predict import load_classifier, predict
+from labeler.io.columns import detect_columns
+from labeler.io.formats import SUPPORTED
+from labeler.io.read import read_table
+from labeler.io.write import to_bytes
+from labeler.jobs.runner import start_job
+from labeler.models.classifier import load_classifier, predict
 from labeler.project_archive import (
     archive_name,
     export_project,
@@ -33,7 +36,7 @@ from ui.jobs_panel import job_panel
 in_app(__file__)
 
 FILE_ROWS_LIMIT = 5000  # larger files: the command line, which does not hold up the page
-FORMATS = [ext.lstrip(".") for ext in io.SUPPORTED]
+FORMATS = [ext.lstrip(".") for ext in SUPPORTED]
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -65,7 +68,7 @@ tab_job, tab_file, tab_get, tab_project = st.tabs(
 with tab_job:
     model = _pick_model(runs, "ex_model")
     if model is not None:
-        unlabelled = n_items - store.count_labelled(project.id)
+        unlabelled = n_items - store.items.count_labelled(project.id)
         scope = st.radio(
             "Tweets", ["unlabelled", "all"], horizontal=True, key="ex_scope",
             format_func={"unlabelled": f"Unlabelled ({unlabelled:,})", "all": f"All ({n_items:,})"}.get,
@@ -83,9 +86,9 @@ with tab_job:
                 params = {"model_run": model["id"], "scope": scope, "labels": project.labels}
                 start_job(store, project.id, "predict", params, total=total)
                 st.rerun()
-    done = store.latest_run(project.id, "predict")
+    done = store.runs.latest(project.id, "predict")
     if done is not None:
-        preds = store.predictions(done["id"])
+        preds = store.predictions.frame(done["id"])
         st.caption(f"Newest predictions: run #{done['id']}, {len(preds):,} tweets, {done['model']}")
         dist = preds["label"].value_counts().reindex(project.labels, fill_value=0)
         st.plotly_chart(label_bars(dist, "Predicted labels"), width="stretch", key="ex_dist")
@@ -99,9 +102,9 @@ with tab_file:
     df = None
     if upload is not None and model is not None:
         with user_errors():
-            df = io.read_table(upload.getvalue(), upload.name)
+            df = read_table(upload.getvalue(), upload.name)
     if df is not None:
-        guess = io.detect_columns(df).text
+        guess = detect_columns(df).text
         cols = list(df.columns)
         text_col = st.selectbox(
             "Text column", cols, index=cols.index(guess) if guess in cols else 0, key="ex_text_col"
@@ -131,7 +134,7 @@ with tab_file:
         st.dataframe(result.head(20), hide_index=True, key="ex_file_preview")
         fmt = st.selectbox("Format", FORMATS, key="ex_file_fmt")
         st.download_button(
-            "Download the labelled file", partial(io.to_bytes, result, fmt),
+            "Download the labelled file", partial(to_bytes, result, fmt),
             file_name=f"{file_name.rsplit('.', 1)[0]}-labelled.{fmt}", on_click="ignore",
             key="ex_dl_file", icon="⬇️",
         )  # fmt: skip
@@ -198,9 +201,9 @@ with tab_project:
             restored = restore_project(store, archive.getvalue())
             st.session_state["ex_restored"] = restored.id
     restored_id = st.session_state.get("ex_restored")
-    if restored_id and any(p.id == restored_id for p in store.projects()):
-        new = store.project(restored_id)
-        st.success(f"Restored as “{new.name}” with {store.count_items(new.id):,} tweets.")
+    if restored_id and any(p.id == restored_id for p in store.projects.all()):
+        new = store.projects.get(restored_id)
+        st.success(f"Restored as “{new.name}” with {store.items.count(new.id):,} tweets.")
         if new.id != project.id and st.button("Open it", key="ex_open_restored"):
             select_project(new.id)
             st.rerun()

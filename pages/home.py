@@ -1,12 +1,12 @@
 """Projects: create, pick, edit, delete; the overview and the next step."""
 
-import plotly.express as px
+import pandas as pd
 import streamlit as st
 
 from labeler.overview import next_step, project_overview
-from labeler.store import DEFAULT_TEMPLATE
-from labeler.zeroshot import split_list
-from ui.common import current_project, get_store, in_app, select_project, user_errors
+from labeler.settings import DEFAULT_TEMPLATE, split_list
+from ui.charts import label_bars
+from ui.common import PAGES, current_project, get_store, in_app, select_project, user_errors
 
 in_app(__file__)
 
@@ -77,18 +77,10 @@ if project is not None:
     cols[4].metric("Models trained", stats["models"])
     step = next_step(stats)
     st.info(f"**Next:** {step.text}")
-    st.page_link(step.page, label="Go there", icon="➡️")
+    st.page_link(PAGES[step.stage], label="Go there", icon="➡️")
     if stats["per_label"]:
-        counts = {lab: stats["per_label"].get(lab, 0) for lab in project.labels}
-        fig = px.bar(
-            x=list(counts),
-            y=list(counts.values()),
-            labels={"x": "label", "y": "tweets"},
-            title="Labels so far",
-            text_auto=True,
-        )
-        fig.update_layout(height=320, font_size=16)
-        st.plotly_chart(fig, width="stretch")
+        counts = pd.Series({lab: stats["per_label"].get(lab, 0) for lab in project.labels})
+        st.plotly_chart(label_bars(counts, "Labels so far"), width="stretch")
     with st.expander("Guidelines"):
         st.text(project.guidelines or "No guidelines yet: add them under Edit project.")
 
@@ -97,7 +89,7 @@ with tab_new:
     values = project_form("home_new", {"labels": ["AGAINST", "FAVOR", "NONE"]})
     if values is not None:
         with user_errors():
-            created = store.create_project(values.pop("name"), values.pop("labels"), **values)
+            created = store.projects.create(values.pop("name"), values.pop("labels"), **values)
             select_project(created.id)
             st.success(f"Created “{created.name}”. Next: import tweets on the Data page.")
             st.rerun()
@@ -106,14 +98,14 @@ with tab_edit:
     if project is None:
         st.info("No project to edit yet.")
     else:
-        locked = store.count_labelled(project.id) > 0
+        locked = store.items.count_labelled(project.id) > 0
         values = project_form("home_edit", {**project.__dict__, "labels_locked": locked})
         if values is not None:
             with user_errors():
                 if locked:
                     values.pop("labels")
                     values["phrases"] = values["phrases"][: len(project.labels)]
-                store.update_project(project.id, **values)
+                store.projects.update(project.id, **values)
                 st.success("Saved.")
                 st.rerun()
 
@@ -122,11 +114,11 @@ with tab_delete:
         st.info("No project to delete.")
     else:
         st.warning(
-            f"Deleting “{project.name}” removes its {store.count_items(project.id):,} tweets, "
+            f"Deleting “{project.name}” removes its {store.items.count(project.id):,} tweets, "
             "every label and every run. This cannot be undone: export first if in doubt."
         )
         typed = st.text_input("Type the project's name to confirm", key="home_delete_name")
         if st.button("Delete project", disabled=typed.strip() != project.name, key="home_delete"):
-            store.delete_project(project.id)
+            store.projects.delete(project.id)
             st.query_params.pop("project", None)
             st.rerun()

@@ -1,11 +1,18 @@
 """Pre-label: zero-shot scores for every tweet, from an NLI model or the offline method."""
 
-import plotly.express as px
 import streamlit as st
 
-from labeler.jobs import start_job
-from labeler.zeroshot import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
-from ui.common import get_store, in_app, require_items, require_project, user_errors
+from labeler.jobs.runner import start_job
+from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
+from ui.charts import histogram, label_bars, score_bars
+from ui.common import (
+    fmt_duration,
+    get_store,
+    in_app,
+    require_items,
+    require_project,
+    user_errors,
+)
 from ui.jobs_panel import job_panel
 from ui.models import cached_zeroshot, model_choice
 
@@ -49,7 +56,7 @@ if settings is None:
 if (template, target, phrases) != (project.template, project.target, project.phrases):
     if st.button("Save template and phrases to the project", key="pl_save"):
         with user_errors():
-            store.update_project(project.id, template=template, target=target, phrases=phrases)
+            store.projects.update(project.id, template=template, target=target, phrases=phrases)
             st.rerun()
 st.markdown("**Hypotheses**")
 for lab, hyp in zip(project.labels, settings.hypotheses()):
@@ -60,15 +67,7 @@ example = st.text_input("Tweet", value="i love going to school", key="pl_try_tex
 if st.button("Score it", key="pl_try"):
     with user_errors(), st.spinner("Loading the model…"):
         scores = cached_zeroshot(settings).score_one(example)
-        fig = px.bar(
-            x=list(scores),
-            y=list(scores.values()),
-            range_y=[0, 1],
-            text_auto=".2f",
-            labels={"x": "label", "y": "score"},
-        )
-        fig.update_layout(height=300, font_size=16)
-        st.plotly_chart(fig, width="stretch")
+        st.plotly_chart(score_bars(scores), width="stretch")
 
 st.subheader("Pre-label the project")
 live = job_panel(store, project.id, "zeroshot")
@@ -83,11 +82,9 @@ quantize = c3.toggle(
 todo = sample or n_items
 if st.button("Estimate time", key="pl_estimate"):
     with user_errors(), st.spinner("Timing a short sample…"):
-        texts = store.texts(project.id)["text"].head(todo).tolist()
+        texts = store.items.texts(project.id)["text"].head(todo).tolist()
         secs = cached_zeroshot(settings).estimate_seconds(texts, cache=store)
-        st.info(
-            f"About {secs / 60:.1f} minutes for {todo:,} tweets (already scored ones are free)."
-        )
+        st.info(f"About {fmt_duration(secs)} for {todo:,} tweets (already scored ones are free).")
 if st.button("Start pre-labelling", type="primary", disabled=live, key="pl_start"):
     with user_errors():
         params = {
@@ -99,31 +96,15 @@ if st.button("Start pre-labelling", type="primary", disabled=live, key="pl_start
         start_job(store, project.id, "zeroshot", params, total=todo)
         st.rerun()
 
-run = store.latest_run(project.id, "zeroshot")
+run = store.runs.latest(project.id, "zeroshot")
 if run is not None:
-    preds = store.predictions(run["id"])
+    preds = store.predictions.frame(run["id"])
     st.subheader(f"Results of run #{run['id']}: {len(preds):,} tweets · {run['model']}")
     if run.get("model") == EMBEDDING_DISPLAY_NAME:
         st.caption("Scores from embedding similarity, not NLI: treat them as rough suggestions.")
     c1, c2 = st.columns(2)
     dist = preds["label"].value_counts().reindex(project.labels, fill_value=0)
-    fig = px.bar(
-        x=dist.index,
-        y=dist.values,
-        text_auto=True,
-        title="Suggested labels",
-        labels={"x": "label", "y": "tweets"},
-    )
-    fig.update_layout(height=320, font_size=15)
-    c1.plotly_chart(fig, width="stretch")
-    fig = px.histogram(
-        preds,
-        x="score",
-        nbins=20,
-        range_x=[0, 1],
-        title="Confidence",
-        labels={"score": "top score"},
-    )
-    fig.update_layout(height=320, font_size=15, yaxis_title="tweets")
-    c2.plotly_chart(fig, width="stretch")
+    c1.plotly_chart(label_bars(dist, "Suggested labels"), width="stretch")
+    confidence = histogram(preds["score"], "Confidence", "top score", x_range=[0, 1], bins=20)
+    c2.plotly_chart(confidence, width="stretch")
     st.page_link("pages/annotate.py", label="Correct them on Annotate", icon="✍️")

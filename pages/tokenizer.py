@@ -3,7 +3,7 @@
 import streamlit as st
 
 from labeler.comparison import model_name, trained_models
-from labeler.models import BUNDLED
+from labeler.models.resolve import BUNDLED
 from labeler.tokenize_demo import EXAMPLE, load_tokenizer, tokenize
 from ui.common import current_project, get_store, in_app, user_errors
 

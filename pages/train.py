@@ -4,16 +4,16 @@ import streamlit as st
 
 from labeler.comparison import models_table, trained_models
 from labeler.errors import ModelError
-from labeler.jobs import is_live, start_job
-from labeler.models import BUNDLED, default_train_model, resolve_model
-from labeler.train import TrainSettings
-from labeler.train_plan import (
+from labeler.jobs.runner import is_live, start_job
+from labeler.models.resolve import BUNDLED, default_train_model, resolve_model
+from labeler.training.plan import (
     HELP,
     estimate_seconds,
     label_counts,
     total_steps,
     training_problem,
 )
+from labeler.training.settings import TrainSettings
 from ui.charts import loss_curve
 from ui.common import (
     PAGES,
@@ -143,7 +143,7 @@ n_train = int(counts["train (pool)"].iloc[-1])
 live = job_panel(store, project.id, "train", unit="steps", rate_unit="tweets")
 if settings is not None and resolved is not None and n_train:
     steps = total_steps(n_train, settings)
-    past = [r for p in store.projects() for r in store.runs(p.id, "train")]
+    past = [r for p in store.projects.all() for r in store.runs.list(p.id, "train")]
     secs, basis = estimate_seconds(n_train, settings, resolved, past, gpu=_gpu())
     st.info(
         f"{n_train:,} tweets × ({settings.head_epochs} head + {settings.epochs} full) epochs = "
@@ -163,14 +163,14 @@ if st.button("Start training", type="primary", disabled=live or not ready, key="
 
 
 def _loss(run_id: int) -> None:
-    run = store.run(run_id)
+    run = store.runs.get(run_id)
     fig = loss_curve(run.get("log"))
     if fig is not None:
         st.caption(f"Run #{run_id} ({run['status']})")
         st.plotly_chart(fig, width="stretch", key="tr_loss_chart")
 
 
-runs = store.runs(project.id, "train")
+runs = store.runs.list(project.id, "train")
 if runs:
     st.fragment(_loss, run_every=1.0 if is_live(runs[0]) else None)(runs[0]["id"])
 

@@ -14,8 +14,8 @@ from labeler.comparison import (
     models_table,
     trained_models,
 )
-from labeler.evaluate import evaluate_predictions
-from labeler.store import Store
+from labeler.db.store import Store
+from labeler.evaluation.metrics import evaluate_predictions
 
 LABELS = ["NEG", "POS"]
 
@@ -32,51 +32,51 @@ def _scores(rng, n):
 
 @pytest.fixture
 def project(store):
-    project = store.create_project("Binary", LABELS, heldout_share=0.4)
+    project = store.projects.create("Binary", LABELS, heldout_share=0.4)
     rng = np.random.default_rng(0)
     texts = [f"tweet number {i} about things {i * 7 % 13}" for i in range(200)]
     labels = [LABELS[int(x)] for x in rng.integers(0, 2, len(texts))]
-    store.import_items(project.id, pd.DataFrame({"text": texts, "label": labels}))
-    items = store.texts(project.id)
+    store.items.import_frame(project.id, pd.DataFrame({"text": texts, "label": labels}))
+    items = store.items.texts(project.id)
     held = items[items["split"] == "heldout"]
     assert len(held) > 40
     # a finished model: predictions on the held-out items only (as run_training stores them)
-    run = store.create_run(project.id, "train", {"epochs": 1}, model="tiny")
+    run = store.runs.create(project.id, "train", {"epochs": 1}, model="tiny")
     probs = _scores(rng, len(held))
-    store.put_predictions(
+    store.predictions.put(
         run,
         [
             (int(i), LABELS[int(p.argmax())], float(p.max()), p.tolist())
             for i, p in zip(held["id"], probs)
         ],
     )
-    store.update_run(
+    store.runs.update(
         run, status="done", artifact_path="/nowhere", metrics={"base_model": "tiny", "n_train": 1}
     )
     # zero-shot on every item but the first ten held-out ones
-    zs = store.create_run(project.id, "zeroshot", {"labels": LABELS}, model="nli")
+    zs = store.runs.create(project.id, "zeroshot", {"labels": LABELS}, model="nli")
     scored = items[~items["id"].isin(held["id"].head(10))]
     zprobs = _scores(rng, len(scored))
-    store.put_predictions(
+    store.predictions.put(
         zs,
         [
             (int(i), LABELS[int(p.argmax())], float(p.max()), p.tolist())
             for i, p in zip(scored["id"], zprobs)
         ],
     )
-    store.update_run(zs, status="done")
+    store.runs.update(zs, status="done")
     # runs that never finished leave no model, even with a folder recorded
     for status in ("cancelled", "failed"):
-        other = store.create_run(project.id, "train", {}, model="tiny")
-        store.update_run(
+        other = store.runs.create(project.id, "train", {}, model="tiny")
+        store.runs.update(
             other, status=status, artifact_path="/half" if status == "failed" else None
         )
     return project, run, zs
 
 
 def _expected(store, project, run_id, ids=None):
-    gold = store.training_data(project.id)[1].set_index("id")
-    preds = store.predictions(run_id).set_index("item_id")
+    gold = store.labels.train_and_test(project.id)[1].set_index("id")
+    preds = store.predictions.frame(run_id).set_index("item_id")
     common = sorted(
         set(gold.index) & set(preds.index) & (set(ids) if ids is not None else set(gold.index))
     )
@@ -110,7 +110,7 @@ def test_a_fixed_gold_label_changes_the_report(store, project):
     before = heldout_report(store, project, run)
     item = before.items.iloc[0]
     other = "POS" if item["gold"] == "NEG" else "NEG"
-    store.label(int(item["id"]), other, annotator="ann")
+    store.labels.add(int(item["id"]), other, annotator="ann")
     after = heldout_report(store, project, run)
     assert after.items.iloc[0]["gold"] == other
     assert after.metrics["accuracy"] != before.metrics["accuracy"]
@@ -120,11 +120,11 @@ def test_zero_shot_and_model_are_compared_on_the_same_items(store, project):
     project, run, zs = project
     runs = trained_models(store, project.id)
     long, facts = compare_with_zeroshot(store, project, runs)
-    gold = store.training_data(project.id)[1]
+    gold = store.labels.train_and_test(project.id)[1]
     assert facts["n_gold"] == len(gold)
     assert facts["zeroshot_scored"] == len(gold) - 10
     assert long["items"].tolist() == [len(gold) - 10] * 2
-    zs_ids = set(store.predictions(zs)["item_id"])
+    zs_ids = set(store.predictions.frame(zs)["item_id"])
     model_want, common = _expected(store, project, run, zs_ids)
     zs_want, zs_common = _expected(store, project, zs, common)
     assert common == zs_common
@@ -140,7 +140,7 @@ def test_zero_shot_and_model_are_compared_on_the_same_items(store, project):
 
 def test_without_zero_shot_the_model_stands_alone(store, project):
     project, run, zs = project
-    store.delete_run(zs)
+    store.runs.delete(zs)
     long, facts = compare_with_zeroshot(store, project, trained_models(store, project.id))
     assert facts["zeroshot_run"] is None
     assert long["system"].tolist() == ["fine-tuned"]
@@ -153,7 +153,7 @@ def test_errors_table_lists_mistakes_most_confident_first(store, project):
     wrong = report.items[report.items["gold"] != report.items["predicted"]]
     assert len(errors) == len(wrong) > 0
     assert errors["confidence"].is_monotonic_decreasing
-    texts = store.texts(project.id).set_index("id")["text"]
+    texts = store.items.texts(project.id).set_index("id")["text"]
     assert (errors["text"] == texts.loc[errors["item_id"]].to_numpy()).all()
     assert (errors["gold"] != errors["predicted"]).all()
     for _, row in errors.iterrows():

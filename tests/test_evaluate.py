@@ -1,4 +1,4 @@
-"""Scores (labeler.evaluate) and batched prediction (labeler.predict) against the pipeline."""
+"""Scores (labeler.evaluation.metrics) and batched prediction (labeler.models.classifier) against the pipeline."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from labeler.errors import Cancelled, InputError, ModelError
-from labeler.evaluate import (
+from labeler.evaluation.metrics import (
     evaluate_predictions,
     format_report,
     metrics_to_json,
     misclassified,
     stance_f1,
 )
-from labeler.predict import Predictions, load_classifier, predict
+from labeler.models.classifier import Predictions, load_classifier, predict
 
 LABELS = ["against", "favor", "none"]
 GOLD = ["against", "against", "against", "favor", "favor", "none", "none", "none"]

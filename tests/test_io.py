@@ -18,18 +18,11 @@ import pandas as pd
 import pytest
 
 from labeler.errors import InputError
-from labeler.io import (
-    EXCEL_CELL_LIMIT,
-    SUPPORTED,
-    ColumnGuess,
-    PreparedItems,
-    detect_columns,
-    guess_format,
-    prepare_items,
-    read_table,
-    to_bytes,
-    write_table,
-)
+from labeler.io.columns import ColumnGuess, detect_columns
+from labeler.io.formats import SUPPORTED, guess_format
+from labeler.io.prepare import PreparedItems, prepare_items
+from labeler.io.read import read_table
+from labeler.io.write import EXCEL_CELL_LIMIT, to_bytes, write_table
 
 FORMATS = ["csv", "tsv", "xlsx", "jsonl", "parquet"]
 
@@ -41,7 +34,7 @@ TEXTS = [
     "tab\tinside; and | pipes",
     "<img src=x onerror=alert(1)><script>alert('x')</script>",  # text is data
     "=SUM(A1:A2) looks like a formula",
-    "  café naïve “curly” ‘quotes’  ",  # surrounding spaces are stripped on import
+    "  café naïve “curly” ‘quotes’  ",  # surrounding spaces are kept: import/export is exact
 ]
 IDS = ["007", "42", "1234567890123456789", "0", "a-1", "x_2", "0007", "9" * 19]
 LABELS = ["FAVOR", "", "AGAINST", "NONE", "None", "", "NA", "FAVOR"]
@@ -74,7 +67,7 @@ def test_round_trip_keeps_texts_ids_and_labels(fmt: str, tmp_path) -> None:
     assert list(read_back.columns) == ["id", "text", "label"]
     assert all(type(v) is str for v in read_back.to_numpy().ravel())
     prep = prepare(read_back)
-    assert prep.items["text"].tolist() == [t.strip() for t in TEXTS]
+    assert prep.items["text"].tolist() == TEXTS  # byte for byte (issue 11's export contract)
     assert prep.items["ext_id"].tolist() == IDS
     assert prep.items["label"].tolist() == [lab or None for lab in LABELS]
     assert prep.items["source_row"].tolist() == list(range(1, len(TEXTS) + 1))
@@ -142,6 +135,12 @@ def test_xlsx_keeps_formula_like_texts_and_long_ids_as_text() -> None:
     back = read_table(to_bytes(df, "xlsx"), "x.xlsx")
     assert back["text"].tolist() == ["=)", "=HYPERLINK(1)"]
     assert back["id"].tolist() == [str(2**62 + 1), "7"]
+
+
+def test_xlsx_keeps_carriage_returns_and_literal_excel_escapes() -> None:
+    texts = ["a\r\nb and a bare\rreturn", "literal _x000D_ text", "_x005F_x000D_", "_x_"]
+    back = read_table(to_bytes(pd.DataFrame({"text": texts}), "xlsx"), "x.xlsx")
+    assert back["text"].tolist() == texts
 
 
 def test_xlsx_export_refuses_cells_over_excels_limit_naming_row_and_column() -> None:
@@ -289,7 +288,7 @@ def test_detect_text_by_content_when_no_name_matches() -> None:
 # ---------------------------------------------------------------------------------- prepare
 
 
-def test_prepare_strips_and_counts() -> None:
+def test_prepare_skips_blank_texts_and_counts() -> None:
     df = pd.DataFrame(
         {
             "text": ["  a  ", "", "   ", "b", "a", "a", "c"],
@@ -297,7 +296,7 @@ def test_prepare_strips_and_counts() -> None:
         }
     )
     keep = prepare_items(df, "text", label_col="label")
-    assert keep.items["text"].tolist() == ["a", "b", "a", "a", "c"]
+    assert keep.items["text"].tolist() == ["  a  ", "b", "a", "a", "c"]  # exact; dups by form
     assert keep.items["source_row"].tolist() == [1, 4, 5, 6, 7]
     assert keep.items["label"].tolist() == ["pos", None, None, "neg", None]
     assert (keep.rows, keep.imported, keep.skipped_empty) == (7, 5, 2)
@@ -305,7 +304,7 @@ def test_prepare_strips_and_counts() -> None:
     assert any("different labels" in w for w in keep.warnings)
 
     merged = prepare_items(df, "text", label_col="label", duplicates="merge")
-    assert merged.items["text"].tolist() == ["a", "b", "c"]
+    assert merged.items["text"].tolist() == ["  a  ", "b", "c"]  # the first copy, exactly
     assert merged.items["label"].tolist() == ["pos", None, None]
     assert (merged.imported, merged.duplicate_rows, merged.duplicate_groups) == (3, 2, 1)
 

@@ -17,11 +17,11 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from labeler import io
-from labeler.evaluate import evaluate_predictions
-from labeler.jobs import effective_status
+from labeler.db.store import Store, open_store
+from labeler.evaluation.metrics import evaluate_predictions
+from labeler.io.read import read_table
+from labeler.jobs.runner import effective_status
 from labeler.sample import create_sample_project
-from labeler.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["train", "evaluate", "export", "tokenizer"]
@@ -64,10 +64,10 @@ def _figure(at: AppTest, key: str) -> list[dict]:
 
 def wait_for(store: Store, run_id: int, limit: float = 120) -> dict:
     deadline = time.time() + limit
-    while effective_status(store.run(run_id)) in ("queued", "running", "cancelling"):
-        assert time.time() < deadline, f"run {run_id} still {store.run(run_id)['status']}"
+    while effective_status(store.runs.get(run_id)) in ("queued", "running", "cancelling"):
+        assert time.time() < deadline, f"run {run_id} still {store.runs.get(run_id)['status']}"
         time.sleep(0.3)
-    return store.run(run_id)
+    return store.runs.get(run_id)
 
 
 def new_app(project_id: int | None = None) -> AppTest:
@@ -108,7 +108,7 @@ def trained(tmp_path_factory, tiny_models):
         assert "Will train from base-bert" in " ".join(texts_of(at.success))
         at.button(key="tr_start").click().run()
         assert not at.exception and not at.error, texts_of(at.error)
-        (run,) = store.runs(project.id, "train")
+        (run,) = store.runs.list(project.id, "train")
         run = wait_for(store, run["id"])
         assert run["status"] == "done", run["error"]
         yield {"ws": ws, "at": at, "store": store, "project": project, "run": run}
@@ -140,15 +140,15 @@ def downloads(monkeypatch) -> dict:
 
 @pytest.mark.parametrize("page", ["train", "evaluate", "export"])
 def test_every_page_says_what_to_do_without_a_project(app, store, page):
-    for p in store.projects():
-        store.delete_project(p.id)
+    for p in store.projects.all():
+        store.projects.delete(p.id)
     at = goto(app, page)
     assert "No project yet" in " ".join(texts_of(at.info))
 
 
 def test_tokenizer_needs_no_project_and_shows_cls_and_sep(app, store):
-    for p in store.projects():
-        store.delete_project(p.id)
+    for p in store.projects.all():
+        store.projects.delete(p.id)
     at = goto(app, "tokenizer")
     table = frame(at, "token", "id")
     assert table["token"].iloc[0] == "[CLS]" and table["token"].iloc[-1] == "[SEP]"
@@ -173,10 +173,10 @@ def test_pages_of_a_project_without_labels_or_model(app, store):
 
 
 def test_one_labelled_class_is_explained_and_blocks_training(app, store):
-    (project,) = store.projects()
-    pool = store.texts(project.id, split="pool")["id"].tolist()
+    (project,) = store.projects.all()
+    pool = store.items.texts(project.id, split="pool")["id"].tolist()
     for item in pool[:3]:
-        store.label(int(item), "FAVOR", annotator="ana")
+        store.labels.add(int(item), "FAVOR", annotator="ana")
     at = goto(app, "train")
     assert "at least two labels" in " ".join(texts_of(at.warning))
     assert at.button(key="tr_start").disabled
@@ -212,19 +212,19 @@ def test_training_started_from_the_page_lists_the_model(trained, tapp):
     assert Path(run["artifact_path"], "README.md").is_file()
     assert any("tr_loss_chart" in (e.proto.id or "") for e in at.get("plotly_chart"))
     # a run that did not finish leaves no model, even with a folder recorded
-    failed = store.create_run(trained["project"].id, "train", {}, model="x")
-    store.update_run(failed, status="failed", error="boom", artifact_path="/half/written")
+    failed = store.runs.create(trained["project"].id, "train", {}, model="x")
+    store.runs.update(failed, status="failed", error="boom", artifact_path="/half/written")
     at.run()
     assert len(frame(at, "model", "macro-F1")) == 1
     assert f"Run #{failed} failed: boom" in " ".join(texts_of(at.error))
-    store.delete_run(failed)
+    store.runs.delete(failed)
 
 
 def test_a_live_run_shows_progress_and_cancel_and_leaves_no_model(trained, tapp):
     store, project = trained["store"], trained["project"]
-    live = store.create_run(project.id, "train", {"epochs": 3}, total=40, model="x")
+    live = store.runs.create(project.id, "train", {"epochs": 3}, total=40, model="x")
     log = [{"step": s, "epoch": s / 20, "loss": 1.0 / s, "phase": "fine-tune"} for s in (1, 2, 3)]
-    store.update_run(
+    store.runs.update(
         live, status="running", heartbeat=time.time(), done=3, rate=9.5, message="fine-tune",
         log=log,
     )  # fmt: skip
@@ -235,12 +235,12 @@ def test_a_live_run_shows_progress_and_cancel_and_leaves_no_model(trained, tapp)
         loss = _figure(at, "tr_loss_chart")
         assert _array(loss[0]["y"]).tolist() == [1.0, 0.5, 1 / 3]
         # what the engine does on cancel: no artifact, status cancelled
-        store.update_run(live, status="cancelled", finished_at=time.time())
+        store.runs.update(live, status="cancelled", finished_at=time.time())
         at.run()
         assert f"Run #{live} was cancelled" in " ".join(texts_of(at.info))
         assert frame(at, "model", "macro-F1")["model"].tolist() == [f"#{trained['run']['id']}"]
     finally:
-        store.delete_run(live)
+        store.runs.delete(live)
 
 
 # -- evaluation ---------------------------------------------------------------------------------
@@ -249,8 +249,8 @@ def test_a_live_run_shows_progress_and_cancel_and_leaves_no_model(trained, tapp)
 def test_evaluate_shows_the_engines_numbers(trained, tapp):
     store, project, run = trained["store"], trained["project"], trained["run"]
     at = goto(tapp, "evaluate")
-    gold = store.training_data(project.id)[1].set_index("id")
-    preds = store.predictions(run["id"]).set_index("item_id").loc[gold.index]
+    gold = store.labels.train_and_test(project.id)[1].set_index("id")
+    preds = store.predictions.frame(run["id"]).set_index("item_id").loc[gold.index]
     want = evaluate_predictions(
         gold["label"], preds["label"], project.labels, probs=np.array(preds["scores"].tolist())
     )
@@ -275,11 +275,11 @@ def test_evaluate_shows_the_engines_numbers(trained, tapp):
 
 def test_zero_shot_and_model_side_by_side(trained, tapp):
     store, project, run = trained["store"], trained["project"], trained["run"]
-    held = store.training_data(project.id)[1]
-    zs = store.create_run(project.id, "zeroshot", {"labels": project.labels}, model="nli")
+    held = store.labels.train_and_test(project.id)[1]
+    zs = store.runs.create(project.id, "zeroshot", {"labels": project.labels}, model="nli")
     some = held["id"].tolist()[:30]  # zero-shot scored only part of the gold items
-    store.put_predictions(zs, [(int(i), "NONE", 0.8, [0.1, 0.1, 0.8]) for i in some])
-    store.update_run(zs, status="done")
+    store.predictions.put(zs, [(int(i), "NONE", 0.8, [0.1, 0.1, 0.8]) for i in some])
+    store.runs.update(zs, status="done")
     try:
         at = goto(tapp, "evaluate")
         caption = " ".join(texts_of(at.caption))
@@ -288,7 +288,7 @@ def test_zero_shot_and_model_side_by_side(trained, tapp):
         table = frame(at, "items compared")
         assert table["items compared"].tolist() == [30]
         gold = held.set_index("id").loc[some, "label"]
-        model = store.predictions(run["id"]).set_index("item_id").loc[some, "label"]
+        model = store.predictions.frame(run["id"]).set_index("item_id").loc[some, "label"]
         want_zs = evaluate_predictions(gold, ["NONE"] * 30, project.labels)
         want_model = evaluate_predictions(gold, model, project.labels)
         assert table["zero-shot macro-F1"].iloc[0] == pytest.approx(want_zs["macro_f1"])
@@ -297,29 +297,29 @@ def test_zero_shot_and_model_side_by_side(trained, tapp):
         assert bars["zero-shot"] == pytest.approx([want_zs["macro_f1"]])
         assert bars["fine-tuned"] == pytest.approx([want_model["macro_f1"]])
     finally:
-        store.delete_run(zs)
+        store.runs.delete(zs)
 
 
 def test_a_binary_task_gets_roc_and_pr_curves(app, store):
     import pandas as pd
 
-    project = store.create_project("Bots", ["human", "bot"], heldout_share=0.5)
+    project = store.projects.create("Bots", ["human", "bot"], heldout_share=0.5)
     texts = [f"tweet {i} {'buy now' if i % 3 else 'hello'}" for i in range(80)]
     labels = ["bot" if i % 3 else "human" for i in range(80)]
-    store.import_items(project.id, pd.DataFrame({"text": texts, "label": labels}))
-    held = store.texts(project.id, split="heldout")
+    store.items.import_frame(project.id, pd.DataFrame({"text": texts, "label": labels}))
+    held = store.items.texts(project.id, split="heldout")
     rng = np.random.default_rng(1)
-    run = store.create_run(project.id, "train", {}, model="tiny")
+    run = store.runs.create(project.id, "train", {}, model="tiny")
     rows = []
     for i, lab in zip(held["id"], held["label"]):
         p_bot = float(np.clip(rng.normal(0.7 if lab == "bot" else 0.35, 0.2), 0.01, 0.99))
         rows.append((int(i), "bot" if p_bot >= 0.5 else "human", max(p_bot, 1 - p_bot),
                      [1 - p_bot, p_bot]))  # fmt: skip
-    store.put_predictions(run, rows)
-    store.update_run(run, status="done", artifact_path="/gone", metrics={"base_model": "tiny"})
+    store.predictions.put(run, rows)
+    store.runs.update(run, status="done", artifact_path="/gone", metrics={"base_model": "tiny"})
     app.query_params["project"] = str(project.id)
     at = goto(app, "evaluate")
-    gold = store.training_data(project.id)[1]
+    gold = store.labels.train_and_test(project.id)[1]
     scores = np.array([r[3] for r in rows])
     want = evaluate_predictions(gold["label"], [r[1] for r in rows], project.labels, probs=scores)
     roc = _figure(at, "ev_roc")
@@ -353,12 +353,12 @@ def test_predict_the_project_in_the_background(trained, tapp):
     at.radio(key="ex_scope").set_value("all").run()
     at.button(key="ex_predict").click().run()
     assert not at.exception and not at.error, texts_of(at.error)
-    run = wait_for(store, store.runs(project.id, "predict")[0]["id"])
+    run = wait_for(store, store.runs.list(project.id, "predict")[0]["id"])
     assert run["status"] == "done", run["error"]
-    assert len(store.predictions(run["id"])) == store.count_items(project.id)
+    assert len(store.predictions.frame(run["id"])) == store.items.count(project.id)
     at.run()
     assert f"run #{run['id']}" in " ".join(texts_of(at.caption))
-    assert "pred_label" in store.export_items(project.id)
+    assert "pred_label" in store.export.frame(project.id)
 
 
 def test_label_an_uploaded_file(trained, tapp, downloads):
@@ -369,7 +369,7 @@ def test_label_an_uploaded_file(trained, tapp, downloads):
     at.button(key="ex_file_go").click().run()
     assert not at.exception and not at.error, texts_of(at.error)
     data = downloads["mine-labelled.csv"]()
-    out = io.read_table(data, "out.csv")
+    out = read_table(data, "out.csv")
     assert out["tweet"].tolist() == ["four day week now", "<script>x</script> no way",
                                      "bakery owners worry"]  # fmt: skip
     assert set(out["pred_label"]) <= set(trained["project"].labels)
@@ -383,12 +383,12 @@ def test_download_labels_in_each_format(trained, tapp, downloads, fmt):
     at = goto(tapp, "export")
     at.selectbox(key="ex_fmt").set_value(fmt).run()
     name = [n for n in downloads if n.endswith(f"-labels.{fmt}")][-1]
-    table = io.read_table(downloads[name](), name)
-    want = store.export_items(project.id)
+    table = read_table(downloads[name](), name)
+    want = store.export.frame(project.id)
     assert len(table) == len(want) == 360
     assert table["label"].tolist() == want["label"].tolist()
     history = next(n for n in downloads if n.endswith(f"-history.{fmt}"))
-    assert len(io.read_table(downloads[history](), history)) == len(store.history(project.id))
+    assert len(read_table(downloads[history](), history)) == len(store.labels.history(project.id))
 
 
 def test_model_zip_loads_with_the_pipeline(trained, tapp, downloads, tmp_path):
@@ -419,17 +419,17 @@ def test_restore_a_project_from_its_archive(trained, tapp, downloads):
     at.file_uploader(key="ex_restore").set_value((name, data, "application/zip")).run()
     at.button(key="ex_restore_go").click().run()
     assert not at.exception and not at.error, texts_of(at.error)
-    new = store.project_by_name(f"{project.name} (restored)")
+    new = store.projects.by_name(f"{project.name} (restored)")
     assert new is not None
     assert f"Restored as “{new.name}” with 360 tweets." in texts_of(at.success)
-    old_items, new_items = store.texts(project.id), store.texts(new.id)
+    old_items, new_items = store.items.texts(project.id), store.items.texts(new.id)
     assert new_items[["text", "split", "label", "label_source"]].equals(
         old_items[["text", "split", "label", "label_source"]]
     )
-    assert len(store.history(new.id)) == len(store.history(project.id))
+    assert len(store.labels.history(new.id)) == len(store.labels.history(project.id))
     at.button(key="ex_open_restored").click().run()
     assert at.query_params["project"] in (str(new.id), [str(new.id)])
-    store.delete_project(new.id)
+    store.projects.delete(new.id)
 
 
 def test_bad_archive_is_a_sentence(trained, tapp):

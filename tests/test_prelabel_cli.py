@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from labeler import zeroshot
-from labeler.cli import main
-from labeler.io import read_table
-from labeler.zeroshot import EMBEDDING_DISPLAY_NAME, ZeroShotSettings, load_zeroshot
+from labeler.cli.main import main
+from labeler.io.read import read_table
+from labeler.zeroshot import load as zeroshot
+from labeler.zeroshot.load import load_zeroshot
+from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
 TWEETS = [
     "What a goal! The football match went to extra time.",

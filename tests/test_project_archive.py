@@ -9,9 +9,10 @@ import zipfile
 import pandas as pd
 import pytest
 
-from labeler import io
 from labeler.comparison import trained_models
+from labeler.db.store import Store
 from labeler.errors import InputError
+from labeler.io.read import read_table
 from labeler.project_archive import (
     FORMAT,
     export_project,
@@ -21,7 +22,6 @@ from labeler.project_archive import (
     zip_model_folder,
 )
 from labeler.sample import create_sample_project
-from labeler.store import Store
 
 ITEM_COLS = ["text", "ext_id", "split", "label", "label_source", "annotator", "unsure", "comment"]
 
@@ -36,46 +36,46 @@ def busy(store, workspace):
     """A sample project with every kind of history: human labels, undo, accepted suggestions,
     flags, a zero-shot run with cached scores, a trained model and a prediction run."""
     project = create_sample_project(store)
-    items = store.texts(project.id)
+    items = store.items.texts(project.id)
     pool = items[items["split"] == "pool"]["id"].tolist()
     held = items[items["split"] == "heldout"]["id"].tolist()
     for k, item in enumerate(pool[:20] + held[:10]):
-        store.label(int(item), project.labels[k % 3], annotator="ana" if k % 2 else "bo")
-    store.undo(project.id, "ana")
-    store.set_unsure(pool[1], True)
-    store.set_comment(pool[2], "sarcasm? 🙃")
-    zs = store.create_run(project.id, "zeroshot", {"labels": project.labels}, model="nli")
-    store.put_predictions(zs, [(int(i), "NONE", 0.9, [0.05, 0.05, 0.9]) for i in items["id"]])
-    store.update_run(zs, status="done", run_key="zs-key", metrics={"items": len(items)})
-    store.put_scores("zs-key", {k: [0.05, 0.05, 0.9] for k in items["text_key"]})
-    store.put_scores("other-project-key", {"x": [1.0]})
-    store.accept_suggestions(project.id, zs, 0.8, annotator="bulk", audit_share=0.1)
+        store.labels.add(int(item), project.labels[k % 3], annotator="ana" if k % 2 else "bo")
+    store.labels.undo(project.id, "ana")
+    store.items.set_unsure(pool[1], True)
+    store.items.set_comment(pool[2], "sarcasm? 🙃")
+    zs = store.runs.create(project.id, "zeroshot", {"labels": project.labels}, model="nli")
+    store.predictions.put(zs, [(int(i), "NONE", 0.9, [0.05, 0.05, 0.9]) for i in items["id"]])
+    store.runs.update(zs, status="done", run_key="zs-key", metrics={"items": len(items)})
+    store.scores.put_scores("zs-key", {k: [0.05, 0.05, 0.9] for k in items["text_key"]})
+    store.scores.put_scores("other-project-key", {"x": [1.0]})
+    store.labels.accept_suggestions(project.id, zs, 0.8, annotator="bulk", audit_share=0.1)
     folder = workspace / "models" / "m1"
     folder.mkdir(parents=True)
     (folder / "config.json").write_text('{"model_type": "bert"}')
     (folder / "README.md").write_text("# model card")
     (folder / "model.safetensors").write_bytes(b"\0weights" * 100)
-    train = store.create_run(project.id, "train", {"epochs": 1}, model="tiny")
-    store.put_predictions(train, [(int(i), "AGAINST", 0.6, [0.6, 0.2, 0.2]) for i in held])
-    store.update_run(
+    train = store.runs.create(project.id, "train", {"epochs": 1}, model="tiny")
+    store.predictions.put(train, [(int(i), "AGAINST", 0.6, [0.6, 0.2, 0.2]) for i in held])
+    store.runs.update(
         train, status="done", artifact_path=str(folder), metrics={"macro_f1": 0.5},
         log=[{"step": 1, "loss": 1.0}],
     )  # fmt: skip
-    pred = store.create_run(project.id, "predict", {"model_run": train, "scope": "all"})
-    store.put_predictions(pred, [(int(i), "FAVOR", 0.7, [0.1, 0.7, 0.2]) for i in items["id"]])
-    store.update_run(pred, status="done")
-    live = store.create_run(project.id, "zeroshot", {})  # still queued: not archived
+    pred = store.runs.create(project.id, "predict", {"model_run": train, "scope": "all"})
+    store.predictions.put(pred, [(int(i), "FAVOR", 0.7, [0.1, 0.7, 0.2]) for i in items["id"]])
+    store.runs.update(pred, status="done")
+    live = store.runs.create(project.id, "zeroshot", {})  # still queued: not archived
     return project, {"zs": zs, "train": train, "predict": pred, "live": live}
 
 
 def _items(store, pid):
-    df = store.export_items(pid).sort_values("text").reset_index(drop=True)
+    df = store.export.frame(pid).sort_values("text").reset_index(drop=True)
     assert {*ITEM_COLS, "labelled_at_utc", "stance", "zs_label", "pred_label"} <= set(df.columns)
     return df.drop(columns="item_id")
 
 
 def _history(store, pid):
-    h = store.history(pid)
+    h = store.labels.history(pid)
     # retractions point at the same position in the history, whatever the new ids are
     pos = {a: k for k, a in enumerate(h["annotation_id"])}
     h["retracts"] = [None if pd.isna(r) else pos[int(r)] for r in h["retracts"]]
@@ -102,10 +102,10 @@ def test_restore_on_a_fresh_install_reproduces_the_project(busy, store, tmp_path
     )
     pd.testing.assert_frame_equal(_items(fresh, new.id), _items(store, project.id))
     pd.testing.assert_frame_equal(_history(fresh, new.id), _history(store, project.id))
-    assert fresh.stats(new.id)["per_source"] == store.stats(project.id)["per_source"]
-    assert fresh.stats(new.id)["review"] == store.stats(project.id)["review"]
-    old_runs = {r["kind"]: r for r in store.runs(project.id) if r["id"] != runs["live"]}
-    new_runs = {r["kind"]: r for r in fresh.runs(new.id)}
+    assert fresh.items.stats(new.id)["per_source"] == store.items.stats(project.id)["per_source"]
+    assert fresh.items.stats(new.id)["review"] == store.items.stats(project.id)["review"]
+    old_runs = {r["kind"]: r for r in store.runs.list(project.id) if r["id"] != runs["live"]}
+    new_runs = {r["kind"]: r for r in fresh.runs.list(new.id)}
     assert set(new_runs) == {"zeroshot", "train", "predict"}  # the live run is left out
     assert new_runs["predict"]["params"]["model_run"] == new_runs["train"]["id"]
     assert new_runs["train"]["metrics"] == old_runs["train"]["metrics"]
@@ -113,14 +113,14 @@ def test_restore_on_a_fresh_install_reproduces_the_project(busy, store, tmp_path
     assert new_runs["train"]["artifact_path"] is None  # weights were not included
     assert trained_models(fresh, new.id) == []
     for kind in new_runs:
-        old_p = store.predictions(old_runs[kind]["id"]).drop(columns="item_id")
-        new_p = fresh.predictions(new_runs[kind]["id"]).drop(columns="item_id")
+        old_p = store.predictions.frame(old_runs[kind]["id"]).drop(columns="item_id")
+        new_p = fresh.predictions.frame(new_runs[kind]["id"]).drop(columns="item_id")
         pd.testing.assert_frame_equal(new_p, old_p)
-    keys = store.texts(project.id)["text_key"].tolist()
-    assert fresh.get_scores("zs-key", keys) == store.get_scores("zs-key", keys)
-    assert fresh.get_scores("other-project-key", ["x"]) == {}
+    keys = store.items.texts(project.id)["text_key"].tolist()
+    assert fresh.scores.get_scores("zs-key", keys) == store.scores.get_scores("zs-key", keys)
+    assert fresh.scores.get_scores("other-project-key", ["x"]) == {}
     # accepted suggestions still name the (new) run they came from
-    accepted = fresh.history(new.id).query("source == 'accepted-suggestion'")
+    accepted = fresh.labels.history(new.id).query("source == 'accepted-suggestion'")
     assert set(accepted["run_id"]) == {new_runs["zeroshot"]["id"]}
 
 
@@ -139,7 +139,7 @@ def test_models_travel_when_asked_and_load_from_the_new_folder(busy, store, work
 
 def test_a_bad_archive_is_refused_and_leaves_nothing(busy, store):
     project, _ = busy
-    before = len(store.projects())
+    before = len(store.projects.all())
     with pytest.raises(InputError, match="not a Tweet Labeler project archive"):
         restore_project(store, b"PK\x03\x04 not really a zip")
     with pytest.raises(InputError, match="not a Tweet Labeler project archive"):
@@ -164,24 +164,24 @@ def test_a_bad_archive_is_refused_and_leaves_nothing(busy, store):
             dst.writestr(info, body[: len(body) // 2] if info.filename == "items.jsonl" else body)
     with pytest.raises(InputError, match="damaged"):
         restore_project(store, broken.getvalue())
-    assert len(store.projects()) == before
+    assert len(store.projects.all()) == before
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "xlsx", "jsonl", "parquet"])
 def test_exported_tables_read_back(busy, store, fmt):
     project, _ = busy
-    items = io.read_table(export_table(store, project.id, "items", fmt), f"x.{fmt}")
-    assert len(items) == store.count_items(project.id)
-    want = store.export_items(project.id)["label"].fillna("").tolist()
+    items = read_table(export_table(store, project.id, "items", fmt), f"x.{fmt}")
+    assert len(items) == store.items.count(project.id)
+    want = store.export.frame(project.id)["label"].fillna("").tolist()
     assert items["label"].tolist() == want
-    history = io.read_table(export_table(store, project.id, "history", fmt), f"h.{fmt}")
-    assert len(history) == len(store.history(project.id))
+    history = read_table(export_table(store, project.id, "history", fmt), f"h.{fmt}")
+    assert len(history) == len(store.labels.history(project.id))
     assert set(history["annotator"]) == {"ana", "bo", "bulk"}
 
 
 def test_model_zip_unpacks_to_a_folder(busy, store, tmp_path):
     project, runs = busy
-    folder = store.run(runs["train"])["artifact_path"]
+    folder = store.runs.get(runs["train"])["artifact_path"]
     with zipfile.ZipFile(stdio.BytesIO(zip_model_folder(folder))) as zf:
         zf.extractall(tmp_path / "out")
     assert (tmp_path / "out" / "m1" / "config.json").is_file()

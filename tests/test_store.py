@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from labeler.db.migrate import HEAD, SQLITE_USER_VERSION
+from labeler.db.store import Store
 from labeler.errors import SettingsError, StoreError
-from labeler.store import SCHEMA_VERSION, Store
 from labeler.text import normalise_text
 
 LABELS = ["AGAINST", "FAVOR", "NONE"]
@@ -37,43 +38,52 @@ def items_frame(texts, labels=None) -> pd.DataFrame:
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(tmp_path / "labeler.sqlite")
+def store(db_url) -> Store:
+    """The store on each engine: every test below using it runs on SQLite and PostgreSQL."""
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+def rows(store: Store, sql: str) -> list[tuple]:
+    with store.db.read() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql)]
 
 
 @pytest.fixture
 def project(store):
-    return store.create_project("Four-day week", LABELS, target="a four-day work week")
+    return store.projects.create("Four-day week", LABELS, target="a four-day work week")
 
 
-def test_schema_is_versioned_in_wal_with_foreign_keys(store):
-    conn = store.conn
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+def test_schema_is_versioned_in_wal_with_foreign_keys(tmp_path):
+    store = Store(tmp_path / "labeler.sqlite")
+    assert rows(store, "PRAGMA user_version") == [(SQLITE_USER_VERSION,)]
+    assert rows(store, "SELECT version_num FROM alembic_version") == [(HEAD,)]
+    assert rows(store, "PRAGMA journal_mode") == [("wal",)]
+    assert rows(store, "PRAGMA foreign_keys") == [(1,)]
 
 
 def test_newer_schema_is_refused_with_advice(tmp_path):
     path = tmp_path / "future.sqlite"
-    sqlite3.connect(path).execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    sqlite3.connect(path).execute(f"PRAGMA user_version={SQLITE_USER_VERSION + 1}")
     with pytest.raises(StoreError, match="newer Tweet Labeler"):
         Store(path)
 
 
 def test_project_settings_are_validated_with_advice(store):
     with pytest.raises(SettingsError, match="at least two"):
-        store.create_project("p", ["ONLY"])
+        store.projects.create("p", ["ONLY"])
     with pytest.raises(SettingsError, match="no \\{\\} placeholder"):
-        store.create_project("p", LABELS, template="This tweet is about it.")
+        store.projects.create("p", LABELS, template="This tweet is about it.")
     with pytest.raises(SettingsError, match="3 labels but 2 phrases"):
-        store.create_project("p", LABELS, phrases=["against", "for"])
-    store.create_project("p", LABELS)
+        store.projects.create("p", LABELS, phrases=["against", "for"])
+    store.projects.create("p", LABELS)
     with pytest.raises(StoreError, match="exists already"):
-        store.create_project("P", LABELS)
+        store.projects.create("P", LABELS)
 
 
 def test_hypothesis_fills_target_and_phrase(store):
-    p = store.create_project(
+    p = store.projects.create(
         "Biden",
         LABELS,
         target="Joe Biden",
@@ -84,22 +94,22 @@ def test_hypothesis_fills_target_and_phrase(store):
 
 
 def test_import_keeps_labels_as_imported_annotations(store, project):
-    report = store.import_items(
+    report = store.items.import_frame(
         project.id, items_frame(["a", "b", "c", "d"], ["FAVOR", "against", None, "MAYBE"])
     )
     assert report.imported == 4
     assert report.labelled == 2  # "against" matched case-insensitively; MAYBE is not a label
     assert report.unknown_labels == {"MAYBE": 1}
-    history = store.history(project.id)
+    history = store.labels.history(project.id)
     assert list(history["source"]) == ["imported", "imported"]
     assert list(history["label"]) == ["FAVOR", "AGAINST"]
 
 
 def test_reimport_skips_texts_already_in_the_project(store, project):
-    store.import_items(project.id, items_frame(["one", "two"]))
-    report = store.import_items(project.id, items_frame(["two", "Two ", "three"]))
+    store.items.import_frame(project.id, items_frame(["one", "two"]))
+    report = store.items.import_frame(project.id, items_frame(["two", "Two ", "three"]))
     assert (report.imported, report.already_in_project) == (1, 2)
-    assert store.count_items(project.id) == 3
+    assert store.items.count(project.id) == 3
 
 
 def test_heldout_share_is_close_to_setting_and_stable(tmp_path):
@@ -107,13 +117,13 @@ def test_heldout_share_is_close_to_setting_and_stable(tmp_path):
     splits = []
     for attempt in range(2):
         s = Store(tmp_path / f"s{attempt}.sqlite")
-        p = s.create_project("p", LABELS, heldout_share=0.2)
+        p = s.projects.create("p", LABELS, heldout_share=0.2)
         order = texts if attempt == 0 else list(reversed(texts))
-        s.import_items(p.id, items_frame(order))
+        s.items.import_frame(p.id, items_frame(order))
         if attempt == 1:  # labelling order must not matter either
-            for row in s.texts(p.id).head(50).itertuples():
-                s.label(row.id, "NONE")
-        df = s.texts(p.id).set_index("text")["split"]
+            for row in s.items.texts(p.id).head(50).itertuples():
+                s.labels.add(row.id, "NONE")
+        df = s.items.texts(p.id).set_index("text")["split"]
         splits.append(df.sort_index())
     share = (splits[0] == "heldout").mean()
     assert 0.17 <= share <= 0.23
@@ -123,53 +133,53 @@ def test_heldout_share_is_close_to_setting_and_stable(tmp_path):
 def test_duplicates_land_on_the_same_side(store, project):
     base = [f"Tweet {i} on the 4 day week" for i in range(300)]
     variants = [t.upper() + "  " for t in base]
-    store.import_items(project.id, items_frame(base + variants), skip_existing=False)
-    df = store.texts(project.id)
+    store.items.import_frame(project.id, items_frame(base + variants), skip_existing=False)
+    df = store.items.texts(project.id)
     df["norm"] = df["text"].map(normalise_text)
     assert df.groupby("norm")["split"].nunique().max() == 1
     assert (df["split"] == "heldout").any() and (df["split"] == "pool").any()
 
 
 def test_label_undo_is_append_only_and_walks_back(store, project):
-    store.import_items(project.id, items_frame(["x", "y"]))
-    x, y = store.texts(project.id)["id"]
-    store.label(x, "FAVOR", annotator="ana")
-    store.label(x, "AGAINST", annotator="ana")
-    store.label(y, "NONE", annotator="ana")
-    assert store.undo(project.id, "ana") == y
-    assert store.item(y)["label"] is None
-    assert store.undo(project.id, "ana") == x
-    assert store.item(x)["label"] == "FAVOR"
-    assert store.undo(project.id, "ana") == x
-    assert store.item(x)["label"] is None
-    assert store.undo(project.id, "ana") is None
-    history = store.history(project.id)
+    store.items.import_frame(project.id, items_frame(["x", "y"]))
+    x, y = store.items.texts(project.id)["id"]
+    store.labels.add(x, "FAVOR", annotator="ana")
+    store.labels.add(x, "AGAINST", annotator="ana")
+    store.labels.add(y, "NONE", annotator="ana")
+    assert store.labels.undo(project.id, "ana") == y
+    assert store.items.get(y)["label"] is None
+    assert store.labels.undo(project.id, "ana") == x
+    assert store.items.get(x)["label"] == "FAVOR"
+    assert store.labels.undo(project.id, "ana") == x
+    assert store.items.get(x)["label"] is None
+    assert store.labels.undo(project.id, "ana") is None
+    history = store.labels.history(project.id)
     assert len(history) == 6  # 3 labels + 3 retractions, nothing deleted
     assert history["retracts"].notna().sum() == 3
 
 
 def test_undo_is_per_annotator(store, project):
-    store.import_items(project.id, items_frame(["x", "y"]))
-    x, y = store.texts(project.id)["id"]
-    store.label(x, "FAVOR", annotator="ana")
-    store.label(y, "NONE", annotator="ben")
-    assert store.undo(project.id, "ana") == x
-    assert store.item(y)["label"] == "NONE"
+    store.items.import_frame(project.id, items_frame(["x", "y"]))
+    x, y = store.items.texts(project.id)["id"]
+    store.labels.add(x, "FAVOR", annotator="ana")
+    store.labels.add(y, "NONE", annotator="ben")
+    assert store.labels.undo(project.id, "ana") == x
+    assert store.items.get(y)["label"] == "NONE"
 
 
 def test_unknown_label_is_refused(store, project):
-    store.import_items(project.id, items_frame(["x"]))
-    (x,) = store.texts(project.id)["id"]
+    store.items.import_frame(project.id, items_frame(["x"]))
+    (x,) = store.items.texts(project.id)["id"]
     with pytest.raises(StoreError, match="not a label of this project"):
-        store.label(x, "MAYBE")
+        store.labels.add(x, "MAYBE")
 
 
 def test_stats_count_labels_sources_and_today(store, project):
-    store.import_items(project.id, items_frame(["a", "b", "c"], ["FAVOR", None, None]))
-    ids = list(store.texts(project.id)["id"])
-    store.label(ids[1], "AGAINST", annotator="ana")
-    store.set_unsure(ids[2], True)
-    stats = store.stats(project.id, annotator="ana")
+    store.items.import_frame(project.id, items_frame(["a", "b", "c"], ["FAVOR", None, None]))
+    ids = list(store.items.texts(project.id)["id"])
+    store.labels.add(ids[1], "AGAINST", annotator="ana")
+    store.items.set_unsure(ids[2], True)
+    stats = store.items.stats(project.id, annotator="ana")
     assert stats["items"] == 3 and stats["labelled"] == 2 and stats["unsure"] == 1
     assert stats["per_label"] == {"FAVOR": 1, "AGAINST": 1}
     assert stats["per_source"] == {"imported": 1, "human": 1}
@@ -177,77 +187,77 @@ def test_stats_count_labels_sources_and_today(store, project):
 
 
 def _run_with_scores(store, project, scores: dict[int, float], label="FAVOR") -> int:
-    run_id = store.create_run(project.id, "zeroshot", {"labels": LABELS})
-    store.put_predictions(run_id, [(i, label, s, [s, 1 - s, 0.0]) for i, s in scores.items()])
-    store.update_run(run_id, status="done")
+    run_id = store.runs.create(project.id, "zeroshot", {"labels": LABELS})
+    store.predictions.put(run_id, [(i, label, s, [s, 1 - s, 0.0]) for i, s in scores.items()])
+    store.runs.update(run_id, status="done")
     return run_id
 
 
 def test_queue_orders_and_exclusions(store, project):
-    store.update_project(project.id, heldout_share=0.0)
-    store.import_items(project.id, items_frame([f"t{i}" for i in range(5)]))
-    ids = list(store.texts(project.id)["id"])
+    store.projects.update(project.id, heldout_share=0.0)
+    store.items.import_frame(project.id, items_frame([f"t{i}" for i in range(5)]))
+    ids = list(store.items.texts(project.id)["id"])
     run_id = _run_with_scores(store, project, dict(zip(ids, [0.9, 0.2, 0.5, 0.4, 0.95])))
-    assert store.next_item(project.id)["id"] == ids[0]
-    assert store.next_item(project.id, exclude=[ids[0]])["id"] == ids[1]
-    least = store.next_item(project.id, order="least-confident", run_id=run_id)
+    assert store.queue.next(project.id)["id"] == ids[0]
+    assert store.queue.next(project.id, exclude=[ids[0]])["id"] == ids[1]
+    least = store.queue.next(project.id, order="least-confident", run_id=run_id)
     assert least["id"] == ids[1]
-    store.label(ids[1], "NONE")
-    assert store.next_item(project.id, order="least-confident", run_id=run_id)["id"] == ids[3]
-    random_first = store.next_item(project.id, order="random")["id"]
-    assert random_first == store.next_item(project.id, order="random")["id"]
+    store.labels.add(ids[1], "NONE")
+    assert store.queue.next(project.id, order="least-confident", run_id=run_id)["id"] == ids[3]
+    random_first = store.queue.next(project.id, order="random")["id"]
+    assert random_first == store.queue.next(project.id, order="random")["id"]
 
 
 def test_heldout_items_are_interleaved_into_the_queue(store, project):
-    store.import_items(project.id, items_frame([f"tweet {i}" for i in range(200)]))
+    store.items.import_frame(project.id, items_frame([f"tweet {i}" for i in range(200)]))
     seen = []
     for _ in range(60):
-        item = store.next_item(project.id)
+        item = store.queue.next(project.id)
         seen.append(item["split"])
-        store.label(item["id"], "NONE")
+        store.labels.add(item["id"], "NONE")
     assert 3 <= seen.count("heldout") <= 25
 
 
 def test_accept_suggestions_skips_heldout_and_labelled_and_queues_audit(store, project):
-    store.import_items(project.id, items_frame([f"tweet {i}" for i in range(100)]))
-    df = store.texts(project.id)
+    store.items.import_frame(project.id, items_frame([f"tweet {i}" for i in range(100)]))
+    df = store.items.texts(project.id)
     run_id = _run_with_scores(store, project, {i: 0.95 for i in df["id"]})
     pool = df[df["split"] == "pool"]["id"].tolist()
-    store.label(pool[0], "AGAINST", annotator="ana")
+    store.labels.add(pool[0], "AGAINST", annotator="ana")
     expected = len(pool) - 1
-    assert store.acceptable(project.id, run_id, 0.9) == expected
-    accepted, audit = store.accept_suggestions(project.id, run_id, 0.9, annotator="ana")
+    assert store.labels.acceptable(project.id, run_id, 0.9) == expected
+    accepted, audit = store.labels.accept_suggestions(project.id, run_id, 0.9, annotator="ana")
     assert accepted == expected and audit >= 1
-    after = store.texts(project.id).set_index("id")
+    after = store.items.texts(project.id).set_index("id")
     assert after.loc[pool[0], "label"] == "AGAINST"
     assert after[after["split"] == "heldout"]["label"].isna().all()
     assert set(after.loc[pool[1:], "label_source"]) == {"accepted-suggestion"}
-    train, test = store.training_data(project.id)
+    train, test = store.labels.train_and_test(project.id)
     assert len(train) == 1 and len(test) == 0
-    train, _ = store.training_data(project.id, include_accepted=True)
+    train, _ = store.labels.train_and_test(project.id, include_accepted=True)
     assert len(train) == len(pool)
-    assert store.stats(project.id)["review"] == audit
+    assert store.items.stats(project.id)["review"] == audit
 
 
 def test_table_edits_are_keyed_by_item_id(store, project):
-    store.import_items(project.id, items_frame(["a", "b", "c"]))
-    a, b, c = store.texts(project.id)["id"]
-    assert store.apply_edits(project.id, {c: "FAVOR", a: "NONE"}, annotator="ana") == 2
-    labels = store.texts(project.id).set_index("id")["label"]
+    store.items.import_frame(project.id, items_frame(["a", "b", "c"]))
+    a, b, c = store.items.texts(project.id)["id"]
+    assert store.labels.apply_edits(project.id, {c: "FAVOR", a: "NONE"}, annotator="ana") == 2
+    labels = store.items.texts(project.id).set_index("id")["label"]
     assert labels[a] == "NONE" and labels[c] == "FAVOR" and pd.isna(labels[b])
 
 
 def test_score_cache_round_trip(store):
-    store.put_scores("k1", {"t1": [0.1, 0.9], "t2": [0.5, 0.5]})
-    assert store.get_scores("k1", ["t1", "t3"]) == {"t1": [0.1, 0.9]}
-    assert store.get_scores("k2", ["t1"]) == {}
+    store.scores.put_scores("k1", {"t1": [0.1, 0.9], "t2": [0.5, 0.5]})
+    assert store.scores.get_scores("k1", ["t1", "t3"]) == {"t1": [0.1, 0.9]}
+    assert store.scores.get_scores("k2", ["t1"]) == {}
 
 
 def test_export_has_labels_sources_and_run_scores(store, project):
-    store.import_items(project.id, items_frame(["a", "b"], ["FAVOR", None]))
-    a, b = store.texts(project.id)["id"]
+    store.items.import_frame(project.id, items_frame(["a", "b"], ["FAVOR", None]))
+    a, b = store.items.texts(project.id)["id"]
     _run_with_scores(store, project, {a: 0.7, b: 0.6})
-    out = store.export_items(project.id)
+    out = store.export.frame(project.id)
     assert out["label"].tolist()[0] == "FAVOR" and pd.isna(out["label"].tolist()[1])
     assert out["label_source"].tolist()[0] == "imported" and pd.isna(out["label_source"][1])
     assert list(out["zs_label"]) == ["FAVOR", "FAVOR"]
@@ -256,12 +266,12 @@ def test_export_has_labels_sources_and_run_scores(store, project):
 
 
 def test_delete_project_removes_its_items_only(store, project):
-    other = store.create_project("Other", LABELS)
-    store.import_items(project.id, items_frame(["a"]))
-    store.import_items(other.id, items_frame(["b"]))
-    store.delete_project(project.id)
-    assert store.count_items(other.id) == 1
-    assert store.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 1
+    other = store.projects.create("Other", LABELS)
+    store.items.import_frame(project.id, items_frame(["a"]))
+    store.items.import_frame(other.id, items_frame(["b"]))
+    store.projects.delete(project.id)
+    assert store.items.count(other.id) == 1
+    assert rows(store, "SELECT COUNT(*) FROM items") == [(1,)]
 
 
 # -- durability and concurrency ---------------------------------------------------------------
@@ -270,10 +280,10 @@ WRITER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {root!r})
-    from labeler.store import Store
+    from labeler.db.store import Store
     store = Store({db!r})
     for item_id in map(int, {ids!r}):
-        store.label(item_id, "FAVOR", annotator="writer")
+        store.labels.add(item_id, "FAVOR", annotator="writer")
         print(item_id, flush=True)  # acknowledged only after the commit returned
     """
 )
@@ -282,9 +292,9 @@ WRITER = textwrap.dedent(
 def test_acknowledged_labels_survive_sigkill(tmp_path):
     db = tmp_path / "labeler.sqlite"
     store = Store(db)
-    project = store.create_project("p", LABELS)
-    store.import_items(project.id, items_frame([f"t{i}" for i in range(2000)]))
-    ids = [int(i) for i in store.texts(project.id)["id"]]
+    project = store.projects.create("p", LABELS)
+    store.items.import_frame(project.id, items_frame([f"t{i}" for i in range(2000)]))
+    ids = [int(i) for i in store.items.texts(project.id)["id"]]
     store.close()
     script = WRITER.format(root=str(ROOT), db=str(db), ids=ids)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -298,23 +308,23 @@ def test_acknowledged_labels_survive_sigkill(tmp_path):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     reopened = Store(db)
-    assert reopened.integrity_ok()
-    labelled = set(reopened.texts(project.id).dropna(subset=["label"])["id"])
+    assert rows(reopened, "PRAGMA integrity_check") == [("ok",)]
+    labelled = set(reopened.items.texts(project.id).dropna(subset=["label"])["id"])
     assert set(acknowledged) <= labelled
 
 
 def test_two_writers_at_once_lose_nothing(tmp_path):
     db = tmp_path / "labeler.sqlite"
     store = Store(db)
-    project = store.create_project("p", LABELS)
-    store.import_items(project.id, items_frame([f"t{i}" for i in range(400)]))
-    ids = list(store.texts(project.id)["id"])
+    project = store.projects.create("p", LABELS)
+    store.items.import_frame(project.id, items_frame([f"t{i}" for i in range(400)]))
+    ids = list(store.items.texts(project.id)["id"])
     errors = []
 
     def writer(chunk, name):
         try:
             for item_id in chunk:
-                store.label(int(item_id), "NONE", annotator=name)
+                store.labels.add(int(item_id), "NONE", annotator=name)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -327,9 +337,9 @@ def test_two_writers_at_once_lose_nothing(tmp_path):
     for t in threads:
         t.join()
     assert not errors
-    history = store.history(project.id)
+    history = store.labels.history(project.id)
     assert len(history) == 400
-    assert store.count_labelled(project.id) == 400
+    assert store.items.count_labelled(project.id) == 400
     assert set(history["annotator"]) == {"ana", "ben"}
 
 
@@ -337,15 +347,15 @@ def test_label_write_and_next_item_are_quick_enough_to_use(tmp_path):
     """A behaviour guard, not a benchmark (bench/store_bench.py has the figures): at 20k items
     a label and a next-item query must not degrade into scans."""
     store = Store(tmp_path / "labeler.sqlite")
-    project = store.create_project("p", LABELS)
-    store.import_items(project.id, items_frame([f"tweet {i}" for i in range(20000)]))
-    plan = store.conn.execute(
-        "EXPLAIN QUERY PLAN SELECT i.* FROM items i WHERE i.project_id=? AND i.split=?"
+    project = store.projects.create("p", LABELS)
+    store.items.import_frame(project.id, items_frame([f"tweet {i}" for i in range(20000)]))
+    plan = rows(
+        store,
+        "EXPLAIN QUERY PLAN SELECT i.* FROM items i WHERE i.project_id=1 AND i.split='pool'"
         " AND i.label IS NULL ORDER BY i.id LIMIT 1",
-        (project.id, "pool"),
-    ).fetchall()
+    )
     assert any("USING INDEX items_queue" in row[-1] for row in plan), plan
     start = time.perf_counter()
-    item = store.next_item(project.id)
-    store.label(item["id"], "NONE")
+    item = store.queue.next(project.id)
+    store.labels.add(item["id"], "NONE")
     assert time.perf_counter() - start < 2.0

@@ -1,4 +1,4 @@
-"""Fine-tuning engine (labeler.train): learns, saves a pipeline-loadable folder, reports progress,
+"""Fine-tuning engine (labeler.training): learns, saves a pipeline-loadable folder, reports progress,
 cancels cleanly, and refuses bad input with counts before any model loads."""
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ import numpy as np
 import pytest
 
 from labeler.errors import Cancelled, DataError, InputError, ModelError, SettingsError
-from labeler.evaluate import evaluate_predictions
-from labeler.predict import predict
-from labeler.train import (
-    TrainProgress,
-    TrainResult,
-    TrainSettings,
-    data_fingerprint,
-    split_train_test,
-    train_classifier,
-)
+from labeler.evaluation.metrics import evaluate_predictions
+from labeler.models.classifier import predict
+from labeler.training.data import data_fingerprint, split_train_test
+from labeler.training.run import train_classifier
+from labeler.training.settings import TrainProgress, TrainResult, TrainSettings
 
 FILLER = (
     "the policy tweet workers news school music weather bosses wages prices economy "
@@ -317,13 +312,13 @@ def test_overwrite_replaces_an_existing_folder(tiny_models, tmp_path):
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Fail the test if the engine gets as far as loading a tokenizer or weights."""
-    import labeler.train as train_mod
+    import labeler.training.base_model as base_model
 
     def refuse(*a, **k):
         raise AssertionError("a model was loaded before the input was checked")
 
-    monkeypatch.setattr(train_mod, "_load_tokenizer", refuse)
-    monkeypatch.setattr(train_mod, "_load_model", refuse)
+    monkeypatch.setattr(base_model, "load_tokenizer", refuse)
+    monkeypatch.setattr(base_model, "load_model", refuse)
 
 
 @pytest.mark.parametrize(

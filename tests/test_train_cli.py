@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeler.cli import main
+from labeler.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "the policy tweet workers news school music weather bosses wages prices".split()

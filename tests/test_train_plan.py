@@ -6,11 +6,10 @@ import math
 
 import pytest
 
-from labeler.models import resolve_model
+from labeler.db.store import Store
+from labeler.models.resolve import resolve_model
 from labeler.sample import create_sample_project
-from labeler.store import Store
-from labeler.train import TrainSettings
-from labeler.train_plan import (
+from labeler.training.plan import (
     FIXED_S,
     HELP,
     estimate_seconds,
@@ -19,6 +18,7 @@ from labeler.train_plan import (
     total_steps,
     training_problem,
 )
+from labeler.training.settings import TrainSettings
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def store(tmp_path) -> Store:
 
 def test_counts_follow_training_data_and_the_accepted_toggle(store):
     project = create_sample_project(store, with_labels=True)
-    train, test = store.training_data(project.id)
+    train, test = store.labels.train_and_test(project.id)
     counts = label_counts(store, project, include_accepted=False).set_index("label")
     assert counts.loc["total"].tolist() == [len(train), len(test)]
     for lab in project.labels:
@@ -40,10 +40,10 @@ def test_counts_follow_training_data_and_the_accepted_toggle(store):
 def test_accepted_suggestions_train_only_when_asked(store):
     project = create_sample_project(store)
     assert "No labelled pool tweets" in training_problem(store, project, False)
-    items = store.texts(project.id)
-    run = store.create_run(project.id, "zeroshot", {"labels": project.labels})
-    store.put_predictions(run, [(int(i), "FAVOR", 0.9, [0.05, 0.9, 0.05]) for i in items["id"]])
-    accepted, _ = store.accept_suggestions(project.id, run, 0.5)
+    items = store.items.texts(project.id)
+    run = store.runs.create(project.id, "zeroshot", {"labels": project.labels})
+    store.predictions.put(run, [(int(i), "FAVOR", 0.9, [0.05, 0.9, 0.05]) for i in items["id"]])
+    accepted, _ = store.labels.accept_suggestions(project.id, run, 0.5)
     off = label_counts(store, project, False).set_index("label")
     on = label_counts(store, project, True).set_index("label")
     assert off.at["total", "train (pool)"] == 0

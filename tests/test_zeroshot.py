@@ -16,20 +16,15 @@ import numpy as np
 import pytest
 from transformers import pipeline
 
-from labeler import zeroshot as zs_mod
 from labeler.errors import Cancelled, ModelError, SettingsError
-from labeler.zeroshot import (
-    EMBEDDING_DISPLAY_NAME,
-    MemoryScoreCache,
-    NLIZeroShot,
-    ScoreCache,
-    ZeroShotSettings,
-    estimate_seconds,
-    fill_target,
-    load_zeroshot,
-    select_device,
-    text_key,
-)
+from labeler.settings import fill_target
+from labeler.text import text_key
+from labeler.zeroshot import load as zs_mod
+from labeler.zeroshot.base import select_device
+from labeler.zeroshot.cache import MemoryScoreCache, ScoreCache
+from labeler.zeroshot.load import estimate_scoring_seconds, load_zeroshot
+from labeler.zeroshot.nli import NLIZeroShot
+from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
 LABELS = ["AGAINST", "FAVOR", "NONE"]
 PHRASES = ["against", "in favor of", "neutral towards"]
@@ -406,7 +401,7 @@ def test_progress_reports_start_batches_and_end(tiny_models):
 
 def test_estimate_seconds(tiny_models):
     engine = load_zeroshot(settings_for(tiny_models["nli_bert"]))
-    secs = estimate_seconds(SHORT * 20, engine, sample=4)
+    secs = estimate_scoring_seconds(SHORT * 20, engine, sample=4)
     assert 0 < secs < 60
     cache = MemoryScoreCache()
     engine.score(SHORT, cache=cache)

@@ -13,7 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from labeler.store import Project, Store
+from labeler.db.projects import Project
+from labeler.db.store import Store
 from ui.common import user_errors
 
 CARD_CSS = """<style>
@@ -36,7 +37,7 @@ def _advance(sitting: dict[str, Any], item_id: int, keep_out: bool) -> None:
 
 def _on_label(store: Store, item_id: int, label: str, who: str, keep_out: bool) -> None:
     started = time.perf_counter()
-    store.label(item_id, label, annotator=who, source="human")
+    store.labels.add(item_id, label, annotator=who, source="human")
     st.session_state["ann_callback_s"] = time.perf_counter() - started
     st.session_state["ann_flash"] = f"Labelled {label}."
     _advance(_sitting(), item_id, keep_out)
@@ -48,7 +49,7 @@ def _on_skip(item_id: int) -> None:
 
 
 def _on_undo(store: Store, project_id: int, who: str) -> None:
-    item_id = store.undo(project_id, who)
+    item_id = store.labels.undo(project_id, who)
     sitting = _sitting()
     if item_id is None:
         st.session_state["ann_flash"] = "Nothing of yours to undo."
@@ -60,11 +61,11 @@ def _on_undo(store: Store, project_id: int, who: str) -> None:
 
 
 def _on_unsure(store: Store, item_id: int) -> None:
-    store.set_unsure(item_id, bool(st.session_state.get("ann_unsure")))
+    store.items.set_unsure(item_id, bool(st.session_state.get("ann_unsure")))
 
 
 def _on_comment(store: Store, item_id: int) -> None:
-    store.set_comment(item_id, st.session_state.get("ann_comment", ""))
+    store.items.set_comment(item_id, st.session_state.get("ann_comment", ""))
 
 
 @st.fragment
@@ -76,12 +77,12 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         sitting.update(current=None, exclude=[], sig=sig)
     item = None
     if sitting["current"] is not None:
-        item = store.item(sitting["current"])
+        item = store.items.get(sitting["current"])
     if item is None:
-        item = store.next_item(project.id, exclude=sitting["exclude"], **queue)
+        item = store.queue.next(project.id, exclude=sitting["exclude"], **queue)
         sitting["current"] = item["id"] if item else None
 
-    counts = store.progress_counts(project.id, who)
+    counts = store.items.progress(project.id, who)
     flash = st.session_state.pop("ann_flash", None)
     # One markdown element for counter and last action: every element is paint time per key press.
     st.markdown(
@@ -115,7 +116,7 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
     if item["split"] == "heldout":
         meta.append("held-out test item: labelled blind, no suggestion shown")
     elif queue.get("run_id") is not None:
-        suggestion = store.prediction(queue["run_id"], item_id)
+        suggestion = store.predictions.get(queue["run_id"], item_id)
         if suggestion:
             meta.append(f"suggestion: **{suggestion['label']}** ({suggestion['score']:.0%})")
     if item.get("label"):
@@ -171,20 +172,22 @@ def table_mode(store: Store, project: Project, who: str, queue: dict[str, Any]) 
         threshold = st.slider(
             "Accept every suggestion at or above", 0.5, 1.0, 0.9, 0.01, key="ann_threshold"
         )
-        n = store.acceptable(project.id, run_id, threshold)
+        n = store.labels.acceptable(project.id, run_id, threshold)
         st.write(
             f"{n:,} unlabelled pool tweets would get their suggested label (stored as "
             "'accepted-suggestion'; held-out tweets are never touched; 5% are queued for audit)."
         )
         if st.button(f"Accept {n:,} suggestions", disabled=n == 0, key="ann_accept"):
-            accepted, audit = store.accept_suggestions(project.id, run_id, threshold, annotator=who)
+            accepted, audit = store.labels.accept_suggestions(
+                project.id, run_id, threshold, annotator=who
+            )
             st.success(
                 f"Accepted {accepted:,}; {audit:,} queued for your audit (Show: "
                 "'Accepted suggestions to audit')."
             )
     st.subheader("Correct many at once")
     page = st.number_input("Page (50 tweets each)", min_value=1, value=1, key="ann_page")
-    df = store.items_page(
+    df = store.items.page(
         project.id,
         where=queue["where"],
         label=queue["label"],
@@ -225,7 +228,7 @@ def table_mode(store: Store, project: Project, who: str, queue: dict[str, Any]) 
         f"Save {len(changes)} change(s)", disabled=not changes, key="ann_save_table", type="primary"
     ):
         with user_errors():
-            saved = store.apply_edits(project.id, changes, annotator=who)
+            saved = store.labels.apply_edits(project.id, changes, annotator=who)
             st.session_state.pop("ann_table", None)
             st.success(f"Saved {saved} label(s).")
             st.rerun()

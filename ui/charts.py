@@ -103,3 +103,18 @@ def label_bars(counts: pd.Series, title: str) -> go.Figure:
         labels={"x": "label", "y": "tweets"},
     )  # fmt: skip
     return _style(fig, 320)
+
+
+def score_bars(scores: dict[str, float]) -> go.Figure:
+    """One tweet's score per label (Pre-label's "Try a tweet")."""
+    fig = px.bar(
+        x=list(scores), y=list(scores.values()), range_y=[0, 1], text_auto=".2f",
+        labels={"x": "label", "y": "score"},
+    )  # fmt: skip
+    return _style(fig, 300)
+
+
+def histogram(values: pd.Series, title: str, x_title: str, *, x_range=None, bins=40) -> go.Figure:
+    """How many tweets fall in each bin of `values` (lengths, confidences)."""
+    fig = px.histogram(x=values, nbins=bins, range_x=x_range, title=title, labels={"x": x_title})
+    return _style(fig, 320, yaxis_title="tweets")

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from labeler.db.engine import default_url
+from labeler.db.projects import Project
+from labeler.db.store import Store, open_store
+from labeler.durations import format_duration
 from labeler.errors import LabelerError
 from labeler.sample import ensure_sample
-from labeler.store import Project, Store, open_store
-from labeler.workspace import database_path
 
 PAGES = {
     "home": "pages/home.py",
@@ -52,18 +54,18 @@ def follow_deep_link() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> Store:
-    store = open_store(path)
+def _store(url: str) -> Store:
+    store = open_store(url)
     ensure_sample(store)
     return store
 
 
 def get_store() -> Store:
-    return _store(str(database_path()))
+    return _store(default_url())
 
 
 def current_project(store: Store) -> Project | None:
-    projects = store.projects()
+    projects = store.projects.all()
     if not projects:
         return None
     wanted = st.query_params.get("project")
@@ -89,7 +91,7 @@ def require_project(store: Store) -> Project:
 
 
 def require_items(store: Store, project: Project) -> int:
-    n = store.count_items(project.id)
+    n = store.items.count(project.id)
     if n == 0:
         st.info(f"Project “{project.name}” has no tweets yet: import some on the Data page.")
         st.page_link(PAGES["data"], label="Go to Data", icon="📥")
@@ -104,7 +106,7 @@ def annotator() -> str:
 
 def sidebar(store: Store) -> None:
     """Project picker and annotator name, on every page."""
-    projects = store.projects()
+    projects = store.projects.all()
     with st.sidebar:
         if projects:
             current = current_project(store)
@@ -136,11 +138,4 @@ def user_errors() -> Iterator[None]:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return format_duration(seconds, unknown="—")

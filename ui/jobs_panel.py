@@ -10,13 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from labeler.jobs import cancel_job, effective_status, is_live
-from labeler.store import Store
+from labeler.db.store import Store
+from labeler.jobs.runner import cancel_job, effective_status, is_live
 from ui.common import fmt_duration
 
 
 def _latest(store: Store, project_id: int, kind: str) -> dict[str, Any] | None:
-    runs = store.runs(project_id, kind)
+    runs = store.runs.list(project_id, kind)
     return runs[0] if runs else None
 
 

@@ -7,8 +7,8 @@ import os
 
 import streamlit as st
 
-from labeler.models import CURATED_NLI, CURATED_TRAIN, hub_reachable, is_cached
-from labeler.zeroshot import EMBEDDING_DISPLAY_NAME, ZeroShotSettings, load_zeroshot
+from labeler.models.resolve import CURATED_NLI, CURATED_TRAIN, hub_reachable, is_cached
+from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
 CUSTOM = "Custom: hub id or local folder"
 NLI_ENV = "TWEET_LABELER_NLI_MODEL"
@@ -22,6 +22,8 @@ def availability(model_id: str) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load(key: str):
+    from labeler.zeroshot.load import load_zeroshot  # torch: only when a model loads
+
     return load_zeroshot(ZeroShotSettings(**json.loads(key)))
 
 

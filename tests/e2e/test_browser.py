@@ -34,7 +34,9 @@ pytestmark = pytest.mark.e2e
 if not CHROMIUM.exists():
     if os.environ.get("TWEET_LABELER_REQUIRE_BROWSER"):
         raise RuntimeError("Chromium is required here (TWEET_LABELER_REQUIRE_BROWSER) but missing")
-    pytest.skip("Debian's chromium is not installed (apt install chromium)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt install chromium)", allow_module_level=True
+    )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -60,10 +62,22 @@ def server(tmp_path_factory, tiny_models):
     }
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             f"--server.port={port}", "--server.fileWatcherType=none",
-             "--browser.gatherUsageStats=false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                f"--server.port={port}",
+                "--server.fileWatcherType=none",
+                "--browser.gatherUsageStats=false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -86,10 +100,18 @@ def page(server):
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 1000}, accept_downloads=True
+        )
         pg = context.new_page()
         pg.dialogs = []
         pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
@@ -127,7 +149,8 @@ def press_and_wait(page, key: str, before: str) -> str:
     page.keyboard.press(key)
     page.wait_for_function(
         "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
-        arg=[CARD, before], timeout=15_000,
+        arg=[CARD, before],
+        timeout=15_000,
     )
     idle(page)  # the new card's buttons are drawn just after its text
     return card_text(page)
@@ -163,7 +186,8 @@ def test_the_whole_loop(page, server, tmp_path):
         page.goto(f"{url}/data?project={pid}")
         idle(page)
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-            str(upload_file(tmp_path)))
+            str(upload_file(tmp_path))
+        )
         page.get_by_text("Preview of tweets.csv").wait_for()
         idle(page)
         page.get_by_role("button", name="Import", exact=True).click()
@@ -217,8 +241,11 @@ def test_the_whole_loop(page, server, tmp_path):
         second = press_and_wait(page, "1", first)
         page.keyboard.press("2")
         page.wait_for_function(
-            "([sel, old]) => document.querySelector(sel).innerText !== old", arg=[CARD, second])
-        got = dict(query(server, "SELECT text, label FROM items WHERE text IN (?, ?)", first, second))
+            "([sel, old]) => document.querySelector(sel).innerText !== old", arg=[CARD, second]
+        )
+        got = dict(
+            query(server, "SELECT text, label FROM items WHERE text IN (?, ?)", first, second)
+        )
         assert got == {first: "AGAINST", second: "FAVOR"}
 
     with step(page, server, "08-accept"):
@@ -230,11 +257,15 @@ def test_the_whole_loop(page, server, tmp_path):
         button = page.get_by_role("button", name="Accept", exact=False)
         button.click()
         page.get_by_text("queued for your audit").wait_for()
-        accepted = query(server, "SELECT COUNT(*) FROM items WHERE label_source='accepted-suggestion'")
+        accepted = query(
+            server, "SELECT COUNT(*) FROM items WHERE label_source='accepted-suggestion'"
+        )
         assert accepted[0][0] > 0
         heldout_accepted = query(
-            server, "SELECT COUNT(*) FROM items WHERE split='heldout' AND label_source="
-            "'accepted-suggestion'")
+            server,
+            "SELECT COUNT(*) FROM items WHERE split='heldout' AND label_source="
+            "'accepted-suggestion'",
+        )
         assert heldout_accepted[0][0] == 0
 
     export_and_train_steps(page, server, pid)
@@ -270,7 +301,7 @@ def export_and_train_steps(page, server, pid) -> None:
             if status and status[0][0] in ("done", "failed", "cancelled"):
                 break
             time.sleep(0.2)
-        (status, error), = query(server, "SELECT status, error FROM runs WHERE kind='train'")
+        ((status, error),) = query(server, "SELECT status, error FROM runs WHERE kind='train'")
         assert status == "done", error
         assert len(seen) >= 2, seen  # the bar moved at least twice
         idle(page)

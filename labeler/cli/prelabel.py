@@ -1,0 +1,186 @@
+"""`python -m labeler prelabel`: zero-shot pre-labels for every row of a file.
+
+Writes the input's columns plus zs_label (the top label), zs_score (its score) and one
+zs_score_<label> per label; the output format follows OUTPUT's extension (csv, tsv, jsonl,
+parquet, xlsx). With an NLI model (--model: hub id or folder) the scores are exactly those of
+transformers' zero-shot pipeline. Without --model it uses the offline method, embedding
+similarity with the bundled all-MiniLM-L6-v2, which is not NLI, and says so.
+
+Example:
+  python -m labeler prelabel tweets.csv -o prelabelled.csv --text-col text \\
+      --labels AGAINST,FAVOR,NONE --phrases "against,in favor of,neutral towards" \\
+      --template "The author of this tweet is {} {target}." --target "Joe Biden" \\
+      --model facebook/bart-large-mnli
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from ..errors import SettingsError
+from .args import add_io_args, output_format, read_input
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "prelabel",
+        help="zero-shot pre-labels for a file (NLI, or offline embedding similarity)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_io_args(p, input="file of tweets", output="table", columns={"text": "text"})
+    p.add_argument(
+        "--labels", required=True, help='comma-separated labels, e.g. "AGAINST,FAVOR,NONE"'
+    )
+    p.add_argument(
+        "--phrases",
+        default=None,
+        help="one phrase per label for the template, comma-separated "
+        "(default: the labels in lower case)",
+    )
+    p.add_argument(
+        "--template",
+        default=None,
+        help="hypothesis with {} for the phrase and optionally {target} "
+        '(default: "This tweet is {}.")',
+    )
+    p.add_argument(
+        "--target", default=None, help='fills {target} in the template, e.g. "Joe Biden"'
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="NLI model: hub id or local folder (default: none, so the offline embedding method)",
+    )
+    p.add_argument(
+        "--method",
+        choices=("nli", "embedding"),
+        default=None,
+        help="nli (needs --model) or embedding (offline, not NLI); "
+        "default: nli with --model, else embedding",
+    )
+    p.add_argument(
+        "--multi-label", action="store_true", help="score each label on its own (NLI only)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="(tweet, hypothesis) pairs per forward pass (default: 32)",
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=128,
+        help="tokens per pair; only the tweet is cut (default: 128)",
+    )
+    p.add_argument(
+        "--quantize",
+        action="store_true",
+        help="int8 dynamic quantization: faster on CPU, scores shift slightly",
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+def build_settings(args: argparse.Namespace):
+    """ZeroShotSettings from the arguments, plus a notice to print (or None); loads nothing."""
+    from ..settings import DEFAULT_TEMPLATE, split_list
+    from ..zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
+
+    method, notice = args.method, None
+    if method is None:
+        method = "nli" if args.model else "embedding"
+        if method == "embedding":
+            notice = (
+                "notice: no --model given and no NLI model is available offline, so this uses "
+                f"the offline method '{EMBEDDING_DISPLAY_NAME}'. For NLI zero-shot pass --model "
+                "with an NLI model (a hub id such as facebook/bart-large-mnli, or a local folder)."
+            )
+    if method == "nli" and not args.model:
+        raise SettingsError(
+            "--method nli needs --model (an NLI hub id or local folder); without one, use "
+            f"--method embedding ('{EMBEDDING_DISPLAY_NAME}')."
+        )
+    settings = ZeroShotSettings(
+        model=args.model or "",
+        labels=split_list(args.labels),
+        phrases=split_list(args.phrases) if args.phrases is not None else None,
+        template=args.template if args.template is not None else DEFAULT_TEMPLATE,
+        target=args.target,
+        multi_label=args.multi_label,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        quantize=args.quantize,
+        method=method,
+    )
+    return settings, notice
+
+
+class ProgressLine:
+    """One stderr line, rewritten in place: done/total, tweets/s, ETA."""
+
+    def __init__(self, stream=None, every_s: float = 0.25):
+        self.stream = stream or sys.stderr  # looked up now: tests swap sys.stderr
+        self.every_s = every_s
+        self.last = 0.0
+        self.width = 0
+        self.text = ""
+
+    def __call__(self, done: int, total: int, rate: float, eta: float | None) -> None:
+        from ..durations import format_duration
+
+        now = time.monotonic()
+        if done < total and done > 0 and now - self.last < self.every_s:
+            return
+        pct = f"{100 * done / total:.0f}%" if total else "100%"
+        eta_text = format_duration(eta)
+        text = f"prelabel: {done}/{total} tweets ({pct}), {rate:.1f} tweets/s, ETA {eta_text}"
+        if text == self.text:
+            return
+        self.last, self.text = now, text
+        self.stream.write("\r" + text.ljust(self.width))
+        self.width = len(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..io.write import write_table
+    from ..zeroshot import load as zeroshot_load
+
+    # Everything that can be wrong with the arguments fails here, before a model loads.
+    settings, notice = build_settings(args)
+    fmt = output_format(args.output)
+    df = read_input(args.input, text=args.text_col)
+    if notice:
+        print(notice, file=sys.stderr, flush=True)
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # its "Loading weights" bar would garble the progress line
+    model = zeroshot_load.load_zeroshot(settings)
+    print(f"prelabel: {len(df)} rows with {model.display_name}", file=sys.stderr, flush=True)
+    line = ProgressLine()
+    try:
+        result = model.score(df[args.text_col].astype(str).tolist(), progress=line)
+    finally:
+        line.close()
+    out = df.copy()
+    extra = result.to_frame("zs_")
+    extra.index = out.index
+    for col in extra.columns:
+        out[col] = extra[col]
+    write_table(out, args.output, fmt)
+    counts = Counter(result.labels)
+    summary = ", ".join(f"{lab} {counts.get(lab, 0)}" for lab in result.label_names)
+    print(f"wrote {len(out)} rows to {args.output} ({summary}; {model.display_name})")
+    return 0
