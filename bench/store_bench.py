@@ -8,7 +8,8 @@ synchronous=FULL; PostgreSQL: fsync and synchronous_commit on):
 - stores: the first version's (bench/v1_store.py, SQLite only), the new store on SQLite, the new
   store on PostgreSQL (a throwaway local server, tests/pg_server.py);
 - floors: a bare driver `executemany` into one table + commit (import), a bare INSERT + commit
-  (label write) and a bare indexed SELECT (next item), per engine.
+  (label write), and the plainest SELECT of the next unlabelled item from the new store's own
+  items table (next item), per engine.
 
 Goals: on SQLite the new store within 1.2x of the first version; on PostgreSQL a label write and
 a next item within 2x of the floor. Machines here are noisy: compare ratios from one run.
@@ -112,10 +113,14 @@ def sqlite_floor(path: Path):
     return conn, "?"
 
 
-def pg_floor(url: str):
+def psycopg_connect(url: str):
     import psycopg
 
-    conn = psycopg.connect(url, autocommit=True)
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def pg_floor(url: str):
+    conn = psycopg_connect(url)
     conn.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, project_id INT, text TEXT, label TEXT)")
     conn.execute("CREATE INDEX t_q ON t(project_id, label, id)")
     return conn, "%s"
@@ -153,10 +158,13 @@ def floor_write(conn, mark: str) -> float:
 
 
 def floor_next(conn, mark: str) -> float:
+    """The next unlabelled tweet of the same items table, asked the plainest way."""
     start = time.perf_counter()
     cur = conn.cursor()
     cur.execute(
-        f"SELECT * FROM t WHERE project_id={mark} AND label IS NULL ORDER BY id LIMIT 1", (1,)
+        f"SELECT * FROM items WHERE project_id={mark} AND split='pool' AND label IS NULL"
+        " ORDER BY id LIMIT 1",
+        (1,),
     )
     cur.fetchone()
     return time.perf_counter() - start
@@ -198,6 +206,11 @@ def main() -> None:
                 imports[name].append(floor_import(conn, mark, texts))
                 conn.close()
         floors = {name: floor_connection(name, tmp, pg, args.repeats) for name in FLOORS}
+        # the next-item floor reads the new store's own items table (same rows, same indexes)
+        readers = {
+            "SQLite": (sqlite3.connect(tmp / f"new-{args.repeats - 1}.sqlite"), "?"),
+            "PostgreSQL": (psycopg_connect(stores["new PostgreSQL"].s.url), "%s"),
+        }
         for conn, mark in floors.values():
             floor_import(conn, mark, texts)
             conn.execute("ANALYZE t")  # the floor gets fresh statistics too
@@ -220,12 +233,12 @@ def main() -> None:
                 store.label(item["id"], rng.choice(LABELS))
                 samples[name]["write"].append(time.perf_counter() - start)
             for name, (conn, mark) in floors.items():
-                samples[name]["next"].append(floor_next(conn, mark))
+                samples[name]["next"].append(floor_next(*readers[name]))
                 samples[name]["write"].append(floor_write(conn, mark))
         for name in results:
             results[name]["next_ms"] = median_ms(samples[name]["next"])
             results[name]["write_ms"] = median_ms(samples[name]["write"])
-        for conn, _ in floors.values():
+        for conn, _ in [*floors.values(), *readers.values()]:
             conn.close()
         for store in stores.values():
             getattr(store.s, "close", lambda: None)()

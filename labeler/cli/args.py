@@ -131,3 +131,21 @@ def unknown_project(store: Store, name: str) -> StoreError:
         f"No project named '{name}' in {where}; its projects are: "
         f"{', '.join(repr(n) for n in names)}."
     )
+
+
+def write_with_scores(
+    df: pd.DataFrame, scores: pd.DataFrame, output: str, fmt: str, labels: list, names: list
+) -> str:
+    """The input's rows with score columns added, written to `output`; returns the label counts
+    ("AGAINST 3, FAVOR 1") for the closing line."""
+    from collections import Counter
+
+    from ..io.write import write_table
+
+    out = df.copy()
+    scores = scores.set_axis(out.index)
+    for col in scores.columns:
+        out[col] = scores[col]
+    write_table(out, output, fmt)
+    counts = Counter(labels)
+    return ", ".join(f"{lab} {counts.get(lab, 0)}" for lab in names)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from typing import Any
 
-from .args import add_io_args, output_format, read_input
+from .args import add_io_args, output_format, read_input, write_with_scores
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -29,7 +28,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.write import write_table
     from ..models.classifier import load_classifier, predict
 
     fmt = output_format(args.output)  # a bad output name fails before the model loads
@@ -45,13 +43,8 @@ def run(args: argparse.Namespace) -> int:
     preds = predict(
         clf, df[args.text_col].astype(str).tolist(), batch_size=args.batch_size, progress=progress
     )
-    out = df.copy()
-    extra = preds.to_frame()
-    extra.index = out.index
-    for col in extra.columns:
-        out[col] = extra[col]
-    write_table(out, args.output, fmt)
-    counts = Counter(preds.labels)
-    summary = ", ".join(f"{lab} {counts.get(lab, 0)}" for lab in preds.label_names)
-    print(f"wrote {len(out)} rows to {args.output} ({summary})")
+    summary = write_with_scores(
+        df, preds.to_frame(), args.output, fmt, preds.labels, preds.label_names
+    )
+    print(f"wrote {len(df)} rows to {args.output} ({summary})")
     return 0

@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from typing import Any
 
 from ..errors import SettingsError
-from .args import add_io_args, output_format, read_input
+from .args import add_io_args, output_format, read_input, write_with_scores
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -154,7 +153,6 @@ class ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.write import write_table
     from ..zeroshot import load as zeroshot_load
 
     # Everything that can be wrong with the arguments fails here, before a model loads.
@@ -174,13 +172,8 @@ def run(args: argparse.Namespace) -> int:
         result = model.score(df[args.text_col].astype(str).tolist(), progress=line)
     finally:
         line.close()
-    out = df.copy()
-    extra = result.to_frame("zs_")
-    extra.index = out.index
-    for col in extra.columns:
-        out[col] = extra[col]
-    write_table(out, args.output, fmt)
-    counts = Counter(result.labels)
-    summary = ", ".join(f"{lab} {counts.get(lab, 0)}" for lab in result.label_names)
-    print(f"wrote {len(out)} rows to {args.output} ({summary}; {model.display_name})")
+    summary = write_with_scores(
+        df, result.to_frame("zs_"), args.output, fmt, result.labels, result.label_names
+    )
+    print(f"wrote {len(df)} rows to {args.output} ({summary}; {model.display_name})")
     return 0
