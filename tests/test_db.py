@@ -208,3 +208,14 @@ def test_env_var_puts_the_default_store_on_postgresql(pg_db, monkeypatch, worksp
     with check.connect() as conn:
         assert conn.exec_driver_sql("SELECT name FROM projects").scalar() == "on the server"
     check.dispose()
+
+
+def test_app_says_why_the_store_cannot_open_without_a_traceback(monkeypatch, workspace):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv(DB_ENV, f"postgresql://ana:hunter2@127.0.0.1:{_free_port()}/lab")
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=30).run()
+    assert not at.exception
+    shown = at.error[0].value.replace("\\", "")
+    assert "The store cannot be opened: Cannot reach PostgreSQL" in shown
+    assert "hunter2" not in shown and "ana:***@127.0.0.1" in shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def goto(at: AppTest, page: str) -> AppTest:
 
 
 def texts_of(elements) -> list[str]:
-    return [str(e.value) for e in elements]
+    """What a person reads: Markdown's backslash escapes (ui.common.plain) removed."""
+    return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
 
 
 def frame(at: AppTest, *columns: str):

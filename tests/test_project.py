@@ -16,7 +16,8 @@ def test_core_never_imports_streamlit():
     modules = [
         m.name
         for m in pkgutil.walk_packages(labeler.__path__, prefix="labeler.")
-        if not m.ispkg and not m.name.endswith("__main__")  # __main__ runs the CLI
+        if not m.ispkg
+        and not m.name.endswith("__main__")  # __main__ runs the CLI
         and ".migrations." not in m.name  # Alembic loads those itself, with its context
     ]
     assert "labeler.db.store" in modules and "labeler.zeroshot.nli" in modules

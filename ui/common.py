@@ -7,6 +7,7 @@ the same project; the annotator's name does too.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +62,12 @@ def _store(url: str) -> Store:
 
 
 def get_store() -> Store:
-    return _store(default_url())
+    """The server's store, or a sentence saying why it cannot be opened and an early stop."""
+    try:
+        return _store(default_url())
+    except LabelerError as exc:
+        show_error(f"The store cannot be opened: {exc}")
+        st.stop()
 
 
 def current_project(store: Store) -> Project | None:
@@ -128,13 +134,26 @@ def sidebar(store: Store) -> None:
             st.query_params["annotator"] = name.strip()
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: str) -> str:
+    """A message as literal text inside Markdown-rendering widgets (st.error and friends):
+    file names, URLs and cell values quoted in messages must not turn into links or markup."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def show_error(text: str) -> None:
+    st.error(plain(text), icon="⚠️")
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Show the core's errors as a sentence on the page, never as a traceback."""
     try:
         yield
     except LabelerError as exc:
-        st.error(str(exc), icon="⚠️")
+        show_error(str(exc))
 
 
 def fmt_duration(seconds: float | None) -> str:
