@@ -133,7 +133,10 @@ def test_heldout_share_is_close_to_setting_and_stable(tmp_path):
 def test_duplicates_land_on_the_same_side(store, project):
     base = [f"Tweet {i} on the 4 day week" for i in range(300)]
     variants = [t.upper() + "  " for t in base]
-    store.items.import_frame(project.id, items_frame(base + variants), skip_existing=False)
+    report = store.items.import_frame(project.id, items_frame(base + variants))
+    # variants within one file are the file's business (the Data page merges or keeps them);
+    # on an empty project none of them was "already in the project"
+    assert (report.imported, report.already_in_project) == (600, 0)
     df = store.items.texts(project.id)
     df["norm"] = df["text"].map(normalise_text)
     assert df.groupby("norm")["split"].nunique().max() == 1
@@ -156,6 +159,47 @@ def test_label_undo_is_append_only_and_walks_back(store, project):
     history = store.labels.history(project.id)
     assert len(history) == 6  # 3 labels + 3 retractions, nothing deleted
     assert history["retracts"].notna().sum() == 3
+
+
+def test_undo_restores_the_label_just_before_the_undone_one(store, project):
+    store.items.import_frame(project.id, items_frame(["x"], ["NONE"]))  # imported first
+    (x,) = store.items.texts(project.id)["id"]
+    store.labels.add(x, "FAVOR", annotator="ana")
+    store.labels.add(x, "AGAINST", annotator="ana")
+    assert store.items.get(x)["label"] == "AGAINST"  # the newest label wins
+    assert store.labels.undo(project.id, "ana") == x
+    assert (store.items.get(x)["label"], store.items.get(x)["label_source"]) == ("FAVOR", "human")
+    assert store.labels.undo(project.id, "ana") == x
+    assert (store.items.get(x)["label"], store.items.get(x)["label_source"]) == ("NONE", "imported")
+
+
+def test_the_newest_label_wins_whoever_gave_it(store, project):
+    store.items.import_frame(project.id, items_frame(["x"]))
+    (x,) = store.items.texts(project.id)["id"]
+    store.labels.add(x, "FAVOR", annotator="ana")
+    store.labels.add(x, "NONE", annotator="ben")
+    item = store.items.get(x)
+    assert (item["label"], item["annotator"], item["label_source"]) == ("NONE", "ben", "human")
+
+
+def test_held_out_items_never_train_and_suggestions_never_test(store, project):
+    store.items.import_frame(project.id, items_frame([f"tweet {i}" for i in range(60)]))
+    df = store.items.texts(project.id)
+    heldout, pool = df[df["split"] == "heldout"]["id"], df[df["split"] == "pool"]["id"]
+    assert len(heldout) and len(pool)
+    for i in df["id"]:
+        store.labels.add(int(i), "FAVOR", annotator="ana")
+    run_id = _run_with_scores(store, project, {int(i): 0.9 for i in df["id"]})
+    store.labels.add(int(pool.iloc[0]), "NONE", source="accepted-suggestion", run_id=run_id)
+    store.labels.add(int(heldout.iloc[0]), "NONE", source="accepted-suggestion", run_id=run_id)
+    history = store.labels.history(project.id)  # the decision and the suggestion stay apart
+    assert history["source"].tolist() == ["human"] * len(df) + ["accepted-suggestion"] * 2
+    for accepted in (False, True):
+        train, test = store.labels.train_and_test(project.id, include_accepted=accepted)
+        assert set(train["id"]) <= set(pool) and set(test["id"]) <= set(heldout)
+        assert int(heldout.iloc[0]) not in set(test["id"])  # a suggestion is never test gold
+        assert (int(pool.iloc[0]) in set(train["id"])) == accepted
+        assert len(test) == len(heldout) - 1
 
 
 def test_undo_is_per_annotator(store, project):
@@ -263,6 +307,29 @@ def test_export_has_labels_sources_and_run_scores(store, project):
     assert list(out["zs_label"]) == ["FAVOR", "FAVOR"]
     assert out["zs_score_AGAINST"].tolist() == [0.7, 0.6]
     assert out["lang"].tolist() == ["en", "en"]
+
+
+def test_export_has_the_contract_columns_and_each_coders_label(store, project):
+    store.items.import_frame(project.id, items_frame(["a", "b", "c"]))
+    a, b, c = store.items.texts(project.id)["id"]
+    store.labels.add(a, "FAVOR", annotator="ana")
+    store.labels.add(a, "AGAINST", annotator="ben")  # a disagreement
+    store.labels.add(b, "NONE", annotator="ana")
+    store.labels.add(b, "FAVOR", annotator="ana")
+    store.labels.undo(project.id, "ana")  # ana's label on b is NONE again
+    store.labels.add(c, "NONE", annotator="ben")
+    out = store.export.frame(project.id)
+    assert list(out.columns[:4]) == ["text", "id", "label", "label_source"]
+    assert list(out.columns[4:8]) == [
+        "label_by_ana", "label_by_ben", "disagreement", "codebook_version",
+    ]  # fmt: skip
+    by_text = out.set_index("text")
+    assert by_text.loc["a", ["label", "label_by_ana", "label_by_ben"]].tolist() == [
+        "AGAINST", "FAVOR", "AGAINST",
+    ]  # fmt: skip
+    assert by_text.loc["b", "label_by_ana"] == "NONE" and pd.isna(by_text.loc["b", "label_by_ben"])
+    assert by_text["disagreement"].tolist() == [True, False, False]
+    assert by_text["id"].tolist() == ["t0", "t1", "t2"]  # the file's ids
 
 
 def test_delete_project_removes_its_items_only(store, project):

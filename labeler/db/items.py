@@ -101,10 +101,9 @@ class Items:
         for i in range(len(items)):
             txt = columns["text"][i]
             nkey = norm_key(txt)
-            if nkey in existing:
-                report.already_in_project += 1
+            if nkey in existing:  # only texts the project held before: rows of this file that
+                report.already_in_project += 1  # repeat each other are the caller's choice
                 continue
-            existing.add(nkey)
             tkey = text_key(txt)
             split = "heldout" if is_heldout(nkey, project.heldout_share) else "pool"
             extra = columns["extra"][i] if columns["extra"] else None
