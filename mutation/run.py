@@ -1,7 +1,7 @@
 """The mutation check: every guarantee the project makes is proven by a test that catches it
 breaking.
 
-`mutation/mutations.toml` lists small, realistic changes to the code behind each guarantee (a
+`mutation/*.toml` (one file per area) list small, realistic changes to the code behind each guarantee (a
 dropped filter, a wrong axis, the wrong item id), each with the tests that must catch it. For every
 mutation this script applies the change to a private copy of the repository, runs only those
 tests, and restores the file. A mutation is
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LIST = ROOT / "mutation" / "mutations.toml"
+LISTS = ROOT / "mutation"
 TIMEOUT_S = 300
 ASSERTION_FAILURES = ("AssertionError", "Failed", "assert ")
 
@@ -57,9 +57,11 @@ class Outcome:
     detail: str = ""
 
 
-def load(path: Path = LIST) -> list[Mutation]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    mutations = [Mutation(**entry) for entry in data["mutation"]]
+def load(folder: Path = LISTS) -> list[Mutation]:
+    mutations = []
+    for path in sorted(folder.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        mutations += [Mutation(**entry) for entry in data.get("mutation", [])]
     ids = [m.id for m in mutations]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
