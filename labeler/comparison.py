@@ -19,6 +19,8 @@ from .db.projects import Project
 from .db.store import Store
 from .evaluation.metrics import evaluate_predictions, misclassified
 
+MIN_SCORED = 2  # one held-out tweet is too few to score a model: every score would be 0 or 1
+
 
 def trained_models(store: Store, project_id: int) -> list[dict[str, Any]]:
     """Finished training runs that saved a model, newest first (cancelled or failed ones never)."""

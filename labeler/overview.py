@@ -28,12 +28,13 @@ def next_step(stats: dict, min_per_label: int = 8) -> NextStep:
     """The single most useful thing to do now, in the loop's order."""
     if stats["items"] == 0:
         return NextStep("data", "Import tweets: upload a file or use the bundled sample.")
-    if stats["prelabelled"] == 0:
+    per_label = stats["per_label"]  # every label counts, imported ones too
+    enough = len(per_label) >= 2 and min(per_label.values()) >= min_per_label
+    if not enough and stats["prelabelled"] == 0:  # with enough labels, pre-labels can wait
         return NextStep(
             "prelabel", "Get zero-shot pre-labels so the least certain tweets come first."
         )
-    per_label = stats["per_label"]
-    if not per_label or min(per_label.values(), default=0) < min_per_label or len(per_label) < 2:
+    if not enough:
         return NextStep(
             "annotate",
             f"Label more tweets: each label needs at least {min_per_label} examples to train.",

@@ -13,6 +13,12 @@ The archive is a zip of plain, readable files (no pickle, nothing executed on re
 
 `restore_project` creates a new project (its name suffixed when taken) and writes everything in
 one transaction, remapping ids; a damaged archive leaves nothing behind.
+
+Restoring reads an upload, so it is bounded before anything is unpacked or written: from the
+sizes the zip declares, the whole archive may unpack to at most MAX_UNPACKED_BYTES, the tables
+read into memory to MAX_TABLES_BYTES, and no member over RATIO_FLOOR_BYTES may unpack to more
+than MAX_RATIO times its compressed size (a zip bomb's 1000:1). Declared sizes can lie, so
+every member is also read through a counter that stops at its declared size.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import json
 import shutil
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from .db import archive as archive_rows
 from .db.projects import Project
@@ -35,6 +42,13 @@ from .workspace import models_dir
 FORMAT = "tweet-labeler-project"
 VERSION = 1
 TABLES = archive_rows.TABLES
+# Limits of a restore (see the module docstring). JSON lines deflate 5-20:1, weights are stored.
+MAX_UNPACKED_BYTES = 4 * 2**30
+MAX_TABLES_BYTES = 1 * 2**30
+MAX_RATIO = 200
+RATIO_FLOOR_BYTES = 2**20
+MAX_MEMBERS = 10_000
+_CHUNK = 2**20
 
 
 def _jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -111,22 +125,92 @@ def zip_model_folder(folder: str | Path) -> bytes:
 # restore
 
 
+def _size(n: int) -> str:
+    return f"{n:,} bytes"
+
+
+def check_limits(zf: zipfile.ZipFile) -> None:
+    """Refuse an archive whose declared sizes pass the limits, before anything is unpacked."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise InputError(
+            f"The archive holds {len(infos):,} files; a project archive holds at most "
+            f"{MAX_MEMBERS:,}. Nothing was restored."
+        )
+    total = tables = 0
+    for info in infos:
+        size, packed = info.file_size, max(info.compress_size, 1)
+        if size > RATIO_FLOOR_BYTES and size > MAX_RATIO * packed:
+            raise InputError(
+                f"The archive member {info.filename!r} would unpack to {_size(size)}, "
+                f"{size // packed:,} times its packed size; a restore allows at most {MAX_RATIO} "
+                "times (a larger ratio is how a zip bomb fills a disk). Nothing was restored: "
+                "choose an archive made by “Download the whole project”."
+            )
+        total += size
+        if total > MAX_UNPACKED_BYTES:
+            raise InputError(
+                f"The archive would unpack to more than the {_size(MAX_UNPACKED_BYTES)} a restore "
+                f"allows (reached at member {info.filename!r}, {_size(size)}). Nothing was "
+                "restored: download the project without model folders, or copy those by hand."
+            )
+        if "/" not in info.filename:  # project.json and the tables are read into memory
+            tables += size
+            if tables > MAX_TABLES_BYTES:
+                raise InputError(
+                    f"The archive's tables would unpack to more than the "
+                    f"{_size(MAX_TABLES_BYTES)} a restore reads into memory (reached at member "
+                    f"{info.filename!r}, {_size(size)}). Nothing was restored; import such a "
+                    "project's tweets from a file on the Data page instead."
+                )
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dst: IO[bytes]) -> None:
+    """Copy a member, stopping where it passes its declared size (headers can lie)."""
+    left = info.file_size
+    try:
+        with zf.open(info) as src:
+            while chunk := src.read(min(_CHUNK, left + 1)):
+                left -= len(chunk)
+                if left < 0:
+                    raise InputError(
+                        f"The archive member {info.filename!r} holds more than the "
+                        f"{_size(info.file_size)} its header declares; the archive is damaged "
+                        "or crafted. Nothing was restored."
+                    )
+                dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a disk error stays itself
+        raise InputError(
+            f"The archive member {info.filename!r} is damaged ({exc}): its content does not match "
+            f"its header (declared {_size(info.file_size)}). Nothing was restored."
+        ) from None
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    buf = io.BytesIO()
+    _copy_member(zf, zf.getinfo(name), buf)
+    return buf.getvalue()
+
+
 def _read_jsonl(zf: zipfile.ZipFile, name: str) -> list[dict[str, Any]]:
     try:
-        text = zf.read(f"{name}.jsonl").decode("utf-8")
+        data = _read_member(zf, f"{name}.jsonl")
     except KeyError:
         raise InputError(f"The archive has no {name}.jsonl: it is incomplete.") from None
     try:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        # only "\n" ends a line: a tweet may hold U+2028 or U+0085, which JSON writes raw and
+        # str.splitlines() would break the line at
+        return [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
     except ValueError as exc:
         raise InputError(f"{name}.jsonl in the archive is damaged ({exc}).") from None
 
 
 def read_manifest(data: bytes) -> dict[str, Any]:
-    """project.json of an archive, checked; raises InputError for anything else."""
+    """project.json of an archive, checked (its limits too); raises InputError for anything else."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            manifest = json.loads(zf.read("project.json"))
+            check_limits(zf)
+            manifest = json.loads(_read_member(zf, "project.json"))
     except (zipfile.BadZipFile, KeyError, ValueError):
         raise InputError(
             "This file is not a Tweet Labeler project archive (a zip with project.json); choose "
@@ -153,9 +237,10 @@ def free_name(store: Store, name: str) -> str:
 
 def restore_project(store: Store, data: bytes) -> Project:
     """Create a new project from archive bytes; returns it. Nothing is kept if it fails."""
-    manifest = read_manifest(data)
+    manifest = read_manifest(data)  # checks the limits before anything is unpacked
     settings = manifest.get("project") or {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        check_limits(zf)
         tables = {name: _read_jsonl(zf, name) for name in TABLES}
         project = store.projects.create(
             free_name(store, str(settings.get("name") or "Restored project")),
@@ -197,16 +282,20 @@ def _extract_folder(zf: zipfile.ZipFile, prefix: str, folder: Path) -> None:
             raise InputError(f"The archive holds an unsafe path {info.filename!r}; not restored.")
         target = folder.joinpath(*rel.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(info) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+        with open(target, "wb") as dst:
+            _copy_member(zf, info, dst)
 
 
 # ---------------------------------------------------------------------------------------------
 # tables
 
 
-def export_table(store: Store, project_id: int, what: str, fmt: str) -> bytes:
-    """ "items" (labels, sources, zero-shot and model columns) or "history" as file bytes."""
+def export_table(
+    store: Store, project_id: int, what: str, fmt: str, *, spreadsheet_safe: bool = False
+) -> bytes:
+    """ "items" (labels, sources, zero-shot and model columns) or "history" as file bytes.
+
+    CSV/TSV keep every text byte for byte unless `spreadsheet_safe` (see io.write.to_bytes)."""
     from .io.write import to_bytes
 
     if what == "items":
@@ -215,4 +304,4 @@ def export_table(store: Store, project_id: int, what: str, fmt: str) -> bytes:
         df = store.labels.history(project_id)
     else:
         raise InputError(f"Nothing to export called {what!r}; use 'items' or 'history'.")
-    return to_bytes(df, fmt)
+    return to_bytes(df, fmt, spreadsheet_safe=spreadsheet_safe)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from labeler.suggestions import suggestion_runs
-from ui.annotate_card import CARD_CSS, annotation_card, table_mode
+from ui.annotate_card import CARD_CSS, annotation_card, key_gate, table_mode
 from ui.common import annotator, get_store, in_app, require_items, require_project
 
 in_app(__file__)
@@ -58,8 +58,13 @@ queue = dict(
 st.html(CARD_CSS)
 with st.popover("Guidelines"):
     st.text(project.guidelines or "No guidelines written for this project yet.")
-one, table = st.tabs(["One at a time", "Table"])
-with one:
-    annotation_card(store, project, annotator(), queue)
-with table:
-    table_mode(store, project, annotator(), queue)
+# Only the open tab is drawn: no hidden card takes label keys while the table is open, and
+# opening the table reruns the page, so it shows the labels just given on the card.
+one, table = st.tabs(["One at a time", "Table"], key="ann_mode", on_change="rerun")
+if one.open:
+    with one:
+        key_gate()
+        annotation_card(store, project, annotator(), queue)
+if table.open:
+    with table:
+        table_mode(store, project, annotator(), queue)

@@ -1,22 +1,37 @@
 """Data: upload tweets (or use the bundled sample), map columns, import, and look at what is there."""
 
+import hashlib
+
 import streamlit as st
 
-from labeler.io.columns import detect_columns
+from labeler.io.columns import detect_columns, no_text_column_message
 from labeler.io.formats import SUPPORTED
 from labeler.io.prepare import prepare_items
 from labeler.io.read import read_table
 from labeler.sample import create_sample_project
 from labeler.workspace import SAMPLE_DATA
 from ui.charts import histogram
-from ui.common import get_store, in_app, require_project, select_project, user_errors
+from ui.common import (
+    get_store,
+    in_app,
+    plain,
+    require_project,
+    select_project,
+    show_error,
+    user_errors,
+)
 
 in_app(__file__)
 
 store = get_store()
 project = require_project(store)
 st.title("📥 Data")
-st.caption(f"Project: {project.name}")
+st.caption(f"Project: {plain(project.name)}")
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'s' * (n != 1)}"
+
 
 source = st.radio(
     "Source",
@@ -26,7 +41,7 @@ source = st.radio(
 )
 if source.startswith("Bundled"):
     st.write(
-        f"{SAMPLE_DATA.name}: hand-written synthetic tweets about a four-day work week, with "
+        f"{plain(SAMPLE_DATA.name)}: hand-written synthetic tweets about a four-day work week, with "
         "gold stance labels. Import them into this project below, or open the sample project."
     )
     if st.button("Open the sample project with its gold labels", key="data_sample_gold"):
@@ -45,7 +60,9 @@ else:
     name, payload = (upload.name, upload.getvalue()) if upload else (None, None)
 
 if payload is not None:
-    cache_key = (name, len(payload), hash(payload[:4096]))
+    # the whole content identifies an upload: an edited file of the same name and size (or the
+    # same first kilobytes) must be read again, never shown or imported from the old parse
+    cache_key = (name, hashlib.sha256(payload).hexdigest())
     if st.session_state.get("data_cache_key") != cache_key:
         st.session_state.pop("data_frame", None)
         st.session_state["data_cache_key"] = cache_key
@@ -53,16 +70,26 @@ if payload is not None:
             st.session_state["data_frame"] = read_table(payload, name=name)
     df = st.session_state.get("data_frame")
     if df is not None:
-        st.subheader(f"Preview of {name}: {len(df):,} rows")
+        st.subheader(f"Preview of {plain(name)}: {len(df):,} rows")
         st.dataframe(df.head(20), width="stretch", hide_index=True)
         guess = detect_columns(df)
         cols = list(df.columns)
         none = "(none)"
+        if guess.text is None:  # numbers, ids and dates never become tweets by default
+            show_error(
+                no_text_column_message(
+                    df,
+                    name,
+                    fix="Choose the file that holds the tweets, or add a column with the tweet "
+                    "texts; if one of these columns really is the text, pick it below.",
+                )
+            )
         c1, c2, c3 = st.columns(3)
         text_col = c1.selectbox(
             "Text column",
             cols,
-            index=cols.index(guess.text) if guess.text in cols else 0,
+            index=cols.index(guess.text) if guess.text in cols else None,
+            placeholder="Choose the text column",
             key="data_text_col",
         )
         id_opts = [none, *cols]
@@ -77,7 +104,7 @@ if payload is not None:
             id_opts,
             index=id_opts.index(guess.label) if guess.label in cols else 0,
             key="data_label_col",
-            help=f"Values must be this project's labels ({', '.join(project.labels)}); "
+            help=f"Values must be this project's labels ({plain(', '.join(project.labels))}); "
             "case is ignored.",
         )
         merge = st.toggle(
@@ -86,7 +113,8 @@ if payload is not None:
             key="data_merge",
             help="Duplicates always land on the same side of the held-out split.",
         )
-        if st.button("Import", type="primary", key="data_import"):
+        clicked = st.button("Import", type="primary", key="data_import", disabled=text_col is None)
+        if clicked and text_col is not None:
             with user_errors():
                 prepared = prepare_items(
                     df,
@@ -98,19 +126,35 @@ if payload is not None:
                 report = store.items.import_frame(
                     project.id, prepared.items, source_name=name, skip_existing=merge
                 )
-                st.success(
-                    f"Imported {report.imported:,} tweets ({report.heldout:,} held out for testing, "
-                    f"{report.labelled:,} with labels). Rows read: {prepared.rows:,}; skipped empty: "
-                    f"{prepared.skipped_empty:,}; duplicate rows in the file: "
-                    f"{prepared.duplicate_rows:,}; "
-                    f"already in the project: {report.already_in_project:,}."
-                )
+                # Two rules, never mixed up: rows of this file that repeat an earlier row are
+                # merged by prepare_items; texts the project held before are skipped by the store.
+                in_file = "the exact same text, ignoring spaces around it"
+                repeats = _rows(prepared.duplicate_rows)
+                lines = [
+                    f"Imported {report.imported:,} tweets ({report.heldout:,} held out for "
+                    f"testing, {report.labelled:,} with labels) from {prepared.rows:,} rows; "
+                    f"skipped empty: {prepared.skipped_empty:,}."
+                ]
+                if merge:
+                    lines += [
+                        f"Merged as repeats within this file ({in_file}): {repeats}.",
+                        "Already in the project before this import (the same text, ignoring "
+                        "case and spacing), not added again: "
+                        f"{_rows(report.already_in_project)}.",
+                    ]
+                else:
+                    lines.append(
+                        f"Repeats within this file ({in_file}), imported as separate tweets "
+                        f"because merging is off: {repeats}; texts the project already held "
+                        "were imported again."
+                    )
+                st.success("  \n".join(lines))
                 for warning in prepared.warnings:
-                    st.warning(warning)
+                    st.warning(plain(warning))
                 if report.unknown_labels:
                     listed = ", ".join(f"{k!r} ×{v}" for k, v in report.unknown_labels.items())
                     st.warning(
-                        f"Label values not in this project's labels were not imported: {listed}. "
+                        f"Label values not in this project's labels were not imported: {plain(listed)}. "
                         "Rename them in the file, or create a project with these labels."
                     )
 
@@ -124,7 +168,7 @@ lengths = texts["text"].str.len()
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Held out (test set)", f"{(texts['split'] == 'heldout').sum():,}")
 c2.metric("Labelled", f"{texts['label'].notna().sum():,}")
-c3.metric("Median length", f"{int(lengths.median())} chars")
+c3.metric("Median length", f"{int(lengths.median()):,} chars")
 c4.metric("Duplicate texts", f"{int(texts['text'].duplicated().sum()):,}")
 st.plotly_chart(histogram(lengths, "Tweet lengths", "characters per tweet"), width="stretch")
 st.dataframe(

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from labeler.comparison import (
+    MIN_SCORED,
     compare_with_zeroshot,
     comparison_wide,
     errors_table,
@@ -12,7 +13,15 @@ from labeler.comparison import (
     when,
 )
 from ui.charts import comparison_bars, confusion_heatmap, pr_curve, roc_curve
-from ui.common import PAGES, get_store, in_app, require_items, require_project, user_errors
+from ui.common import (
+    PAGES,
+    get_store,
+    in_app,
+    plain,
+    require_items,
+    require_project,
+    user_errors,
+)
 
 in_app(__file__)
 
@@ -44,9 +53,18 @@ if report.metrics is None:
         "label held-out tweets on Annotate, then train again."
     )
     st.stop()
+if report.n_scored < MIN_SCORED:
+    st.info(
+        f"Only {report.n_scored:,} held-out tweet with a human label has a prediction from this "
+        "model, and one tweet is too few to score a model: every score would be 0 or 1. Label "
+        "more held-out tweets on Annotate (they are marked held-out), then train again: the "
+        "scores mean something from a few dozen on."
+    )
+    st.page_link(PAGES["annotate"], label="Label held-out tweets on Annotate", icon="✍️")
+    st.stop()
 m = report.metrics
 note = (
-    f"; {report.n_unscored} held-out tweets labelled after this model was trained are not scored"
+    f"; {report.n_unscored:,} held-out tweets labelled after this model was trained are not scored"
     if report.n_unscored
     else ""
 )
@@ -92,9 +110,9 @@ if zs is None:
     st.page_link(PAGES["prelabel"], label="Go to Pre-label", icon="🔮")
 else:
     st.caption(
-        f"{facts['n_gold']:,} held-out tweets carry a human label; zero-shot run #{zs['id']} "
-        f"scored {facts['zeroshot_scored']:,} of them ({zs.get('model')}). Each model is "
-        "compared with zero-shot on the tweets both scored."
+        f"{facts['n_gold']:,} held-out tweets carry a human label; zero-shot run #{zs['id']:d} "
+        f"scored {facts['zeroshot_scored']:,} of them ({plain(zs.get('model') or '')}). Each "
+        "model is compared with zero-shot on the tweets both scored."
     )
 wide = comparison_wide(long)
 st.dataframe(
@@ -104,8 +122,10 @@ st.dataframe(
     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in wide.columns[2:]},
     key="ev_compare",
 )
-if not long.empty and long["items"].gt(0).any():
+if not long.empty and long["items"].ge(MIN_SCORED).any():
     st.plotly_chart(comparison_bars(long), width="stretch", key="ev_compare_chart")
+elif not long.empty and long["items"].gt(0).any():
+    st.caption("Too few tweets scored by both to compare them in a chart.")
 
 st.subheader("Misclassified held-out tweets")
 errors = errors_table(report)

@@ -1,5 +1,6 @@
 """Predict & export: label tweets with a trained model, download labels, models and the project."""
 
+import hashlib
 from functools import partial
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from labeler.comparison import model_name, trained_models
-from labeler.io.columns import detect_columns
+from labeler.io.columns import detect_columns, no_text_column_message
 from labeler.io.formats import SUPPORTED
 from labeler.io.read import read_table
 from labeler.io.write import to_bytes
@@ -26,12 +27,15 @@ from ui.common import (
     PAGES,
     get_store,
     in_app,
+    plain,
     require_items,
     require_project,
     select_project,
+    show_error,
     user_errors,
 )
 from ui.jobs_panel import job_panel
+from ui.models import model_policy
 
 in_app(__file__)
 
@@ -58,6 +62,7 @@ def _pick_model(runs: list, key: str) -> dict | None:
 store = get_store()
 project = require_project(store)
 n_items = require_items(store, project)
+policy = model_policy()  # on a server with sign-in on: no absolute paths on this page
 st.title("📤 Predict & export")
 name = slug(project)
 runs = trained_models(store, project.id)
@@ -89,7 +94,10 @@ with tab_job:
     done = store.runs.latest(project.id, "predict")
     if done is not None:
         preds = store.predictions.frame(done["id"])
-        st.caption(f"Newest predictions: run #{done['id']}, {len(preds):,} tweets, {done['model']}")
+        st.caption(
+            f"Newest predictions: run #{done['id']:d}, {len(preds):,} tweets, "
+            f"{plain(done['model'] or '')}"
+        )
         dist = preds["label"].value_counts().reindex(project.labels, fill_value=0)
         st.plotly_chart(label_bars(dist, "Predicted labels"), width="stretch", key="ex_dist")
         st.page_link(PAGES["annotate"], label="Review them on Annotate", icon="✍️")
@@ -103,21 +111,28 @@ with tab_file:
     if upload is not None and model is not None:
         with user_errors():
             df = read_table(upload.getvalue(), upload.name)
+    upload_id = None if upload is None else hashlib.sha256(upload.getvalue()).hexdigest()
     if df is not None:
         guess = detect_columns(df).text
         cols = list(df.columns)
+        if guess is None:  # never label a column of numbers by default
+            show_error(no_text_column_message(df, upload.name))
         text_col = st.selectbox(
-            "Text column", cols, index=cols.index(guess) if guess in cols else 0, key="ex_text_col"
-        )
+            "Text column", cols, index=cols.index(guess) if guess in cols else None,
+            key="ex_text_col",
+        )  # fmt: skip
         folder = model["artifact_path"]
         if len(df) > FILE_ROWS_LIMIT:
             st.info(
                 f"{len(df):,} rows is more than this page labels at once ({FILE_ROWS_LIMIT:,}): "
                 "use the command line, or import the file as a project on Data."
             )
-            st.code(f'python -m labeler predict "{folder}" "{upload.name}" -o labelled.csv '
+            shown = Path(folder).name if policy.restricted else folder  # the unzipped folder
+            st.code(f'python -m labeler predict "{shown}" "{upload.name}" -o labelled.csv '
                     f'--text-col "{text_col}"', language="bash")  # fmt: skip
-        elif st.button(f"Label {len(df):,} rows", type="primary", key="ex_file_go"):
+        elif st.button(
+            f"Label {len(df):,} rows", type="primary", key="ex_file_go", disabled=text_col is None
+        ):
             with user_errors():
                 bar = st.progress(0.0, text="Loading the model…")
                 clf = _classifier(folder)
@@ -126,11 +141,11 @@ with tab_file:
                     progress=lambda done, n: bar.progress(done / n, text=f"{done:,} of {n:,}"),
                 )  # fmt: skip
                 result = pd.concat([df, preds.to_frame()], axis=1)
-                st.session_state["ex_file_result"] = (upload.name, model["id"], result)
+                st.session_state["ex_file_result"] = (upload_id, upload.name, model["id"], result)
     saved = st.session_state.get("ex_file_result")
-    if saved and upload is not None and saved[0] == upload.name:
-        file_name, model_id, result = saved
-        st.caption(f"{len(result):,} rows labelled by model #{model_id}; first rows:")
+    if saved and saved[0] == upload_id:  # the very file on screen, not one of the same name
+        _, file_name, model_id, result = saved
+        st.caption(f"{len(result):,} rows labelled by model #{model_id:d}; first rows:")
         st.dataframe(result.head(20), hide_index=True, key="ex_file_preview")
         fmt = st.selectbox("Format", FORMATS, key="ex_file_fmt")
         st.download_button(
@@ -146,16 +161,35 @@ with tab_get:
         "zero-shot and model predictions with per-label scores, and the imported columns."
     )
     fmt = st.selectbox("Format", FORMATS, key="ex_fmt")
+    safe = False
     if fmt == "xlsx":
-        st.caption("Excel cells hold at most 32,767 characters; CSV and Parquet keep everything.")
+        st.caption(
+            "Excel cells hold at most 32,767 characters; CSV and Parquet keep everything. "
+            "Every tweet is stored as text, never run as a formula."
+        )
+    elif fmt in ("csv", "tsv"):
+        csv_for = st.radio(
+            f"{plain(fmt.upper())} for", ["exact", "spreadsheet"], horizontal=True, key="ex_csv_for",
+            format_func={"exact": "Exact (scripts, re-import)",
+                         "spreadsheet": "For spreadsheets (Excel, Google Sheets)"}.get,
+        )  # fmt: skip
+        st.caption(
+            "Exact keeps every tweet byte for byte; For spreadsheets puts a ' before every cell "
+            "that starts with =, +, -, @, a tab or a carriage return, so that Excel or Google "
+            "Sheets cannot run it as a formula (those cells then differ from the tweets)."
+        )
+        safe = csv_for == "spreadsheet"
+    kind = "-for-spreadsheets" if safe else ""
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Download tweets and labels", partial(export_table, store, project.id, "items", fmt),
-        file_name=f"{name}-labels.{fmt}", on_click="ignore", key="ex_dl_items", icon="⬇️",
+        "Download tweets and labels",
+        partial(export_table, store, project.id, "items", fmt, spreadsheet_safe=safe),
+        file_name=f"{name}-labels{kind}.{fmt}", on_click="ignore", key="ex_dl_items", icon="⬇️",
     )  # fmt: skip
     c2.download_button(
-        "Download the full label history", partial(export_table, store, project.id, "history", fmt),
-        file_name=f"{name}-history.{fmt}", on_click="ignore", key="ex_dl_history", icon="⬇️",
+        "Download the full label history",
+        partial(export_table, store, project.id, "history", fmt, spreadsheet_safe=safe),
+        file_name=f"{name}-history{kind}.{fmt}", on_click="ignore", key="ex_dl_history", icon="⬇️",
         help="Every label ever given, with who, when, and whether it was human, imported or an "
         "accepted suggestion.",
     )  # fmt: skip
@@ -176,9 +210,13 @@ with tab_get:
         card = Path(folder) / "README.md"
         if card.is_file():
             with st.expander("Its model card (README.md in the folder)"):
-                st.code(card.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
+                card_text = policy.redact(card.read_text(encoding="utf-8"))  # no server paths
+                st.code(card_text, language="markdown", wrap_lines=True)
         else:
-            st.warning(f"The model folder {folder} is missing; train the model again.")
+            st.warning(
+                f"The model folder {plain(policy.name_folder(folder))} is missing; train the "
+                "model again."
+            )
 
 with tab_project:
     st.markdown("**Download the whole project**")
@@ -203,7 +241,7 @@ with tab_project:
     restored_id = st.session_state.get("ex_restored")
     if restored_id and any(p.id == restored_id for p in store.projects.all()):
         new = store.projects.get(restored_id)
-        st.success(f"Restored as “{new.name}” with {store.items.count(new.id):,} tweets.")
+        st.success(f"Restored as “{plain(new.name)}” with {store.items.count(new.id):,} tweets.")
         if new.id != project.id and st.button("Open it", key="ex_open_restored"):
             select_project(new.id)
             st.rerun()

@@ -6,7 +6,15 @@ import streamlit as st
 from labeler.overview import next_step, project_overview
 from labeler.settings import DEFAULT_TEMPLATE, split_list
 from ui.charts import label_bars
-from ui.common import PAGES, current_project, get_store, in_app, select_project, user_errors
+from ui.common import (
+    PAGES,
+    current_project,
+    get_store,
+    in_app,
+    plain,
+    select_project,
+    user_errors,
+)
 
 in_app(__file__)
 
@@ -18,6 +26,11 @@ st.caption(
     "Load tweets, get zero-shot pre-labels, correct them by hand, fine-tune a classifier, "
     "read its report, label the rest and export."
 )
+just_created = st.session_state.pop("home_created", None)  # said once, after the rerun
+if just_created:
+    st.success(
+        f"Created project “{plain(just_created)}”. Next: import tweets on the Data page.", icon="✅"
+    )
 
 
 def project_form(key: str, values: dict) -> dict | None:
@@ -68,15 +81,15 @@ def project_form(key: str, values: dict) -> dict | None:
 
 if project is not None:
     stats = project_overview(store, project.id)
-    st.header(project.name)
+    st.header(plain(project.name))
     cols = st.columns(5)
     cols[0].metric("Tweets", f"{stats['items']:,}")
     cols[1].metric("Labelled", f"{stats['labelled']:,}")
     cols[2].metric("Held-out labelled", f"{stats['heldout_labelled']:,} / {stats['heldout']:,}")
     cols[3].metric("Pre-labelled", f"{stats['prelabelled']:,}")
-    cols[4].metric("Models trained", stats["models"])
+    cols[4].metric("Models trained", f"{stats['models']:,}")
     step = next_step(stats)
-    st.info(f"**Next:** {step.text}")
+    st.info(f"**Next:** {plain(step.text)}")
     st.page_link(PAGES[step.stage], label="Go there", icon="➡️")
     if stats["per_label"]:
         counts = pd.Series({lab: stats["per_label"].get(lab, 0) for lab in project.labels})
@@ -86,12 +99,16 @@ if project is not None:
 
 tab_new, tab_edit, tab_delete = st.tabs(["New project", "Edit project", "Delete project"])
 with tab_new:
-    values = project_form("home_new", {"labels": ["AGAINST", "FAVOR", "NONE"]})
+    # A new form (new widget ids) after each creation: the next project starts from the defaults.
+    generation = st.session_state.setdefault("home_new_generation", 0)
+    form_key = "home_new" if not generation else f"home_new_{generation}"
+    values = project_form(form_key, {"labels": ["AGAINST", "FAVOR", "NONE"]})
     if values is not None:
         with user_errors():
             created = store.projects.create(values.pop("name"), values.pop("labels"), **values)
             select_project(created.id)
-            st.success(f"Created “{created.name}”. Next: import tweets on the Data page.")
+            st.session_state["home_new_generation"] = generation + 1
+            st.session_state["home_created"] = created.name
             st.rerun()
 
 with tab_edit:
@@ -114,7 +131,7 @@ with tab_delete:
         st.info("No project to delete.")
     else:
         st.warning(
-            f"Deleting “{project.name}” removes its {store.items.count(project.id):,} tweets, "
+            f"Deleting “{plain(project.name)}” removes its {store.items.count(project.id):,} tweets, "
             "every label and every run. This cannot be undone: export first if in doubt."
         )
         typed = st.text_input("Type the project's name to confirm", key="home_delete_name")

@@ -9,6 +9,7 @@ from ui.common import (
     fmt_duration,
     get_store,
     in_app,
+    plain,
     require_items,
     require_project,
     user_errors,
@@ -28,6 +29,9 @@ st.caption(
 )
 
 method, model = model_choice()
+if method == "nli" and not model:  # none typed yet, or one this server does not let it read
+    st.info("Type the hub id or the folder of an NLI model, or pick one above.")
+    st.stop()
 c1, c2 = st.columns(2)
 template = c1.text_input(
     "Hypothesis template",
@@ -38,7 +42,7 @@ template = c1.text_input(
 target = c2.text_input("Target", value=project.target, key="pl_target")
 phrase_cols = st.columns(len(project.labels))
 phrases = [
-    col.text_input(f"Phrase for {lab}", value=project.phrases[j], key=f"pl_phrase_{j}")
+    col.text_input(f"Phrase for {plain(lab)}", value=project.phrases[j], key=f"pl_phrase_{j}")
     for j, (col, lab) in enumerate(zip(phrase_cols, project.labels))
 ]
 settings = None
@@ -99,7 +103,9 @@ if st.button("Start pre-labelling", type="primary", disabled=live, key="pl_start
 run = store.runs.latest(project.id, "zeroshot")
 if run is not None:
     preds = store.predictions.frame(run["id"])
-    st.subheader(f"Results of run #{run['id']}: {len(preds):,} tweets · {run['model']}")
+    st.subheader(
+        f"Results of run #{run['id']:d}: {len(preds):,} tweets · {plain(run['model'] or '')}"
+    )
     if run.get("model") == EMBEDDING_DISPLAY_NAME:
         st.caption("Scores from embedding similarity, not NLI: treat them as rough suggestions.")
     c1, c2 = st.columns(2)

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from labeler.comparison import model_name, trained_models
-from labeler.models.resolve import BUNDLED
+from labeler.models.resolve import BUNDLED, resolve_model
 from labeler.tokenize_demo import EXAMPLE, load_tokenizer, tokenize
 from ui.common import current_project, get_store, in_app, user_errors
+from ui.models import model_policy
 
 in_app(__file__)
 
@@ -42,6 +43,9 @@ if choice == CUSTOM:
 text = st.text_area("Sentence", value=EXAMPLE, key="tk_text", height=90)
 tokenizer = None
 with user_errors(), st.spinner("Loading the tokenizer…"):
+    policy = model_policy()
+    if choice == CUSTOM and policy.restricted:
+        resolve_model(spec, policy=policy)  # a folder this server does not allow: refused unread
     tokenizer = _tokenizer(spec)
 if tokenizer is None or not text.strip():
     st.stop()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from labeler.comparison import models_table, trained_models
+from labeler.comparison import model_name, models_table, trained_models
 from labeler.errors import ModelError
 from labeler.jobs.runner import is_live, start_job
 from labeler.models.resolve import BUNDLED, default_train_model, resolve_model
@@ -20,12 +20,13 @@ from ui.common import (
     fmt_duration,
     get_store,
     in_app,
+    plain,
     require_items,
     require_project,
     user_errors,
 )
 from ui.jobs_panel import job_panel
-from ui.models import train_model_choice
+from ui.models import CUSTOM, model_policy, train_model_choice, train_model_options
 
 in_app(__file__)
 
@@ -34,6 +35,19 @@ SOURCES = {
     "cache": "from this machine's Hugging Face cache",
     "hub": "downloaded from the model hub on first use",
     "local": "a model folder on this machine",
+}
+# TrainSettings field -> the settings widget that shows it
+WIDGETS = {
+    "epochs": "tr_epochs",
+    "learning_rate": "tr_lr",
+    "batch_size": "tr_batch",
+    "max_length": "tr_maxlen",
+    "warmup": "tr_warmup",
+    "head_epochs": "tr_head",
+    "head_learning_rate": "tr_head_lr",
+    "weight_decay": "tr_wd",
+    "seed": "tr_seed",
+    "class_weights": "tr_cw",
 }
 
 
@@ -52,26 +66,55 @@ def _default_model() -> str:
         return BUNDLED
 
 
+def _show_settings_of(run: dict, options: dict[str, str]) -> None:
+    """Put a run's settings (its params) into the form, before the widgets are drawn."""
+    params = run.get("params") or {}
+    defaults = TrainSettings()
+    for field, key in WIDGETS.items():
+        if params.get(field) is not None:  # the widget's own type: 3 epochs, not 3.0
+            st.session_state[key] = type(getattr(defaults, field))(params[field])
+    st.session_state["tr_include"] = bool(params.get("include_accepted"))
+    spec = params.get("model") or _default_model()
+    st.session_state["tr_model"] = spec if spec in options else CUSTOM
+    st.session_state["tr_custom"] = "" if spec in options else spec
+
+
 store = get_store()
 project = require_project(store)
 require_items(store, project)
+policy = model_policy()
 st.title("🏋️ Train a classifier")
 st.caption(
     "Fine-tunes a pre-trained encoder on the pool's human labels. Held-out tweets never train: "
     "they are the test set for every model and for zero-shot."
 )
+mine = {r["artifact_path"]: model_name(r) for r in trained_models(store, project.id)}
+runs = store.runs.list(project.id, "train")
+going = runs[0] if runs and is_live(runs[0]) else None
+if going is not None:
+    # A reload (a new session) or another person's run: the form shows what is training now.
+    if st.session_state.get("tr_shown_run") != going["id"]:
+        _show_settings_of(going, train_model_options(mine))
+        st.session_state["tr_shown_run"] = going["id"]
+    st.info(
+        f"Run #{going['id']:d} is training now, with the settings shown below (its own). "
+        "A new run can start when it ends; its progress and Cancel are further down.",
+        icon="⏳",
+    )
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.session_state.setdefault("tr_model", _default_model())
-    spec = train_model_choice("tr")
+    spec = train_model_choice("tr", trained=mine)
     resolved = None
     if spec:
         with user_errors():
-            resolved = resolve_model(spec)
+            resolved = resolve_model(spec, policy=policy)
     if resolved is not None:
-        st.success(f"Will train from {resolved.display}: {SOURCES[resolved.source]}.", icon="✅")
-        st.caption(f"Loaded from {resolved.location}")
+        st.success(
+            f"Will train from {plain(resolved.display)}: {SOURCES[resolved.source]}.", icon="✅"
+        )
+        st.caption(f"Loaded from {plain(policy.describe(resolved))}")
     elif spec:
         st.info(f"Pick “{BUNDLED}” to train offline with the bundled model.")
 with right:
@@ -85,7 +128,7 @@ with right:
     st.dataframe(counts, hide_index=True, width="stretch")
 problem = training_problem(store, project, include)
 if problem:
-    st.warning(problem)
+    st.warning(plain(problem))
     st.page_link(PAGES["annotate"], label="Label tweets on Annotate", icon="✍️")
     if not int(counts["train (pool)"].iloc[-1]):
         st.stop()  # nothing to train on: the settings would only distract
@@ -146,9 +189,9 @@ if settings is not None and resolved is not None and n_train:
     past = [r for p in store.projects.all() for r in store.runs.list(p.id, "train")]
     secs, basis = estimate_seconds(n_train, settings, resolved, past, gpu=_gpu())
     st.info(
-        f"{n_train:,} tweets × ({settings.head_epochs} head + {settings.epochs} full) epochs = "
-        f"{steps:,} steps. Estimated time: about {fmt_duration(secs)} — a rough estimate "
-        f"({basis}); the progress bar gives the real pace once it starts.",
+        f"{n_train:,} tweets × ({settings.head_epochs:,} head + {settings.epochs:,} full) epochs "
+        f"= {steps:,} steps. Estimated time: about {fmt_duration(secs)} — a rough estimate "
+        f"({plain(basis)}); the progress bar gives the real pace once it starts.",
         icon="⏱️",
     )
 ready = settings is not None and resolved is not None and not problem
@@ -166,7 +209,7 @@ def _loss(run_id: int) -> None:
     run = store.runs.get(run_id)
     fig = loss_curve(run.get("log"))
     if fig is not None:
-        st.caption(f"Run #{run_id} ({run['status']})")
+        st.caption(f"Run #{run_id:d} ({plain(run['status'])})")
         st.plotly_chart(fig, width="stretch", key="tr_loss_chart")
 
 
@@ -179,8 +222,10 @@ models = trained_models(store, project.id)
 if not models:
     st.info("No trained model yet: start one above. Cancelled or failed runs leave no model.")
 else:
+    table = models_table(models)
+    table["folder"] = table["folder"].map(policy.name_folder)  # on a server: never a server path
     st.dataframe(
-        models_table(models),
+        table,
         hide_index=True,
         width="stretch",
         column_config={

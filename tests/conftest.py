@@ -32,6 +32,46 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return build_all(tmp_path_factory.mktemp("tiny-models"))
 
 
+# Scored by the pipeline when the variants are built: each model must spread its scores.
+_SPREAD_TEXTS = [
+    "I love the four day work week, great news for workers!",
+    "What a terrible idea, wages will drop and prices go up.",
+    "@user RT #fourdayweek https://t.co/abc",
+    "no no no this will ruin the economy and the bakery",
+    "yes yes yes finally some good policy from the government",
+    "Bosses hate it, small business owners worry about costs.",
+]
+MIN_SPREAD = 0.2
+
+
+@pytest.fixture(scope="session")
+def nli_variants(tmp_path_factory) -> dict[str, Path]:
+    """Tiny NLI models with entailment at index 0, 1 and 2 and two classes (tests/tiny_models.py
+    NLI_VARIANTS: nli_ent0, nli_ent1, nli_ent2, nli_binary), built once a session. Each one's
+    pipeline scores spread by MIN_SPREAD or more, single- and multi-label, or the fixture fails: a
+    model scoring every label alike would let a wrong engine pass."""
+    import numpy as np
+    from tiny_models import build_nli_variants
+    from transformers import pipeline
+
+    models = build_nli_variants(tmp_path_factory.mktemp("nli-variants"))
+    phrases = ["against", "in favor of", "neutral towards"]
+    for name, path in models.items():
+        pipe = pipeline("zero-shot-classification", model=str(path))
+        for multi_label in (False, True):
+            scores = np.array(
+                [
+                    pipe(
+                        t, phrases, hypothesis_template="This tweet is {}.", multi_label=multi_label
+                    )["scores"]
+                    for t in _SPREAD_TEXTS
+                ]
+            )
+            spread = float(scores.max() - scores.min())
+            assert spread >= MIN_SPREAD, f"{name} (multi_label={multi_label}) spreads {spread:.3f}"
+    return models
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch) -> Path:
     """A fresh, empty workspace folder set as the app's workspace."""

@@ -1,10 +1,20 @@
-"""Held-out reports and zero-shot comparisons equal the engine's evaluate_predictions."""
+"""Held-out reports and zero-shot comparisons equal scikit-learn's scores on the same items."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    matthews_corrcoef,
+    roc_auc_score,
+    roc_curve,
+)
 
 from labeler.comparison import (
     compare_with_zeroshot,
@@ -15,7 +25,6 @@ from labeler.comparison import (
     trained_models,
 )
 from labeler.db.store import Store
-from labeler.evaluation.metrics import evaluate_predictions
 
 LABELS = ["NEG", "POS"]
 
@@ -75,15 +84,28 @@ def project(store):
 
 
 def _expected(store, project, run_id, ids=None):
+    """The scores, computed here with scikit-learn on the same items (independently of
+    labeler.evaluation), and the ids of the items both sides scored."""
     gold = store.labels.train_and_test(project.id)[1].set_index("id")
     preds = store.predictions.frame(run_id).set_index("item_id")
     common = sorted(
         set(gold.index) & set(preds.index) & (set(ids) if ids is not None else set(gold.index))
     )
-    probs = np.array([preds.at[i, "scores"] for i in common])
-    return evaluate_predictions(
-        gold.loc[common, "label"], preds.loc[common, "label"], LABELS, probs=probs
-    ), common
+    y_true, y_pred = gold.loc[common, "label"].tolist(), preds.loc[common, "label"].tolist()
+    p_pos = np.array([preds.at[i, "scores"] for i in common])[:, LABELS.index("POS")]
+    is_pos = [y == "POS" for y in y_true]
+    return {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, labels=LABELS, average="macro", zero_division=0),
+        "mcc": matthews_corrcoef(y_true, y_pred),
+        "roc_auc": roc_auc_score(is_pos, p_pos),
+        "pr_auc": average_precision_score(is_pos, p_pos),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=LABELS).tolist(),
+        "report": classification_report(
+            y_true, y_pred, labels=LABELS, output_dict=True, zero_division=0
+        ),
+        "fpr": roc_curve(is_pos, p_pos)[0].tolist(),
+    }, common
 
 
 def test_only_finished_runs_with_a_model_are_listed(store, project):
@@ -101,8 +123,12 @@ def test_heldout_report_equals_the_engine(store, project):
     assert report.n_scored == len(common) == report.n_gold
     for key in ("accuracy", "macro_f1", "mcc", "roc_auc", "pr_auc"):
         assert got[key] == pytest.approx(want[key], abs=1e-12), key
-    assert got["confusion_matrix"] == want["confusion_matrix"]
-    assert got["roc_curve"]["fpr"] == want["roc_curve"]["fpr"]
+    assert got["confusion_matrix"] == want["confusion_matrix"]  # rows gold, columns predicted
+    for lab in LABELS:
+        for key in ("precision", "recall"):
+            assert got["per_class"][lab][key] == pytest.approx(want["report"][lab][key]), key
+        assert got["per_class"][lab]["f1"] == pytest.approx(want["report"][lab]["f1-score"])
+    assert got["roc_curve"]["fpr"] == pytest.approx(want["fpr"])
 
 
 def test_a_fixed_gold_label_changes_the_report(store, project):

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import f1_score, matthews_corrcoef, precision_recall_fscore_support
 
 from labeler.errors import Cancelled, InputError, ModelError
 from labeler.evaluation.metrics import (
@@ -59,7 +60,13 @@ def test_report_scores_confusion_and_order():
     assert m["per_class"]["against"]["f1"] == pytest.approx(f1_against)
     assert m["per_class"]["favor"]["support"] == 2
     assert m["stance_f1"] == pytest.approx((f1_against + f1_favor) / 2)
-    assert -1 <= m["mcc"] <= 1 and m["mcc"] > 0
+    assert m["mcc"] == pytest.approx(matthews_corrcoef(GOLD, PRED))
+    assert m["macro_f1"] == pytest.approx(f1_score(GOLD, PRED, labels=LABELS, average="macro"))
+    precision, recall, f1, support = precision_recall_fscore_support(GOLD, PRED, labels=LABELS)
+    for j, lab in enumerate(LABELS):
+        assert m["per_class"][lab] == pytest.approx(
+            {"precision": precision[j], "recall": recall[j], "f1": f1[j], "support": support[j]}
+        )
     assert isinstance(m["report_df"], pd.DataFrame)
     assert {"precision", "recall", "f1-score", "support"} <= set(m["report_df"].columns)
     assert "roc_auc" not in m  # three labels: no binary curves

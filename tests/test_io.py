@@ -255,7 +255,8 @@ def test_one_megabyte_single_cell() -> None:
     ],
 )
 def test_detect_columns_by_name(columns: list[str], expected: ColumnGuess) -> None:
-    df = pd.DataFrame([["1"] * len(columns)], columns=columns)
+    # words in every cell: a column of numbers is never the text, whatever its name
+    df = pd.DataFrame([["some words here"] * len(columns)], columns=columns)
     assert detect_columns(df) == expected
 
 
@@ -666,3 +667,181 @@ def test_jsonl_big_ids_kept_exactly() -> None:
     data = b'{"id": 1234567890123456789, "text": "a"}\n{"text": "b"}\n'
     prep = prepare(read_table(data, "t.jsonl"))
     assert prep.items["ext_id"].tolist() == ["1234567890123456789", None]
+
+
+# ---------------------------------------------------------------------- exact per format / encoding
+# Each reader keeps a text byte for byte; these pin the paths the round trip above does not reach.
+
+SEPARATORS = ["line\u2028separator", "para\u2029graph", "next\x85line", "plain"]
+
+
+def test_jsonl_keeps_unicode_line_separators_inside_a_text() -> None:
+    # JSON writes U+2028, U+2029 and U+0085 raw inside strings: only "\n" ends a JSON line.
+    data = to_bytes(pd.DataFrame({"id": ["1", "2", "3", "4"], "text": SEPARATORS}), "jsonl")
+    assert "\u2028".encode() in data and data.count(b"\n") == 4
+    try:
+        prep = prepare(read_table(data, "t.jsonl"))
+    except InputError as exc:
+        pytest.fail(f"a JSONL file with U+2028 inside a text was refused: {exc}")
+    assert prep.items["text"].tolist() == SEPARATORS
+    assert prep.items["ext_id"].tolist() == ["1", "2", "3", "4"]
+
+
+def test_csv_keeps_unicode_line_separators_inside_a_text() -> None:
+    data = to_bytes(pd.DataFrame({"id": ["1", "2", "3", "4"], "text": SEPARATORS}), "csv")
+    prep = prepare(read_table(data, "t.csv"))
+    assert prep.items["text"].tolist() == SEPARATORS
+    assert prep.items["ext_id"].tolist() == ["1", "2", "3", "4"]
+
+
+def test_tsv_quoted_texts_read_back_exactly() -> None:
+    texts = ['He said "no"', '"quoted" at the start', "two\nlines", "a, comma"]
+    data = to_bytes(pd.DataFrame({"id": ["1", "2", "3", "4"], "text": texts}), "tsv")
+    prep = prepare(read_table(data, "t.tsv"))
+    assert prep.items["text"].tolist() == texts
+    assert prep.rows == 4
+
+
+def test_json_null_and_missing_cells_arrive_empty_not_as_words() -> None:
+    data = json.dumps(
+        [
+            {"id": 1234567890123456789, "text": "first tweet", "lang": None},
+            {"id": None, "text": None},
+            {"text": "third tweet", "lang": "en"},
+        ]
+    ).encode()
+    df = read_table(data, "t.json")
+    assert df["lang"].tolist() == ["", "", "en"]
+    prep = prepare(df)
+    assert prep.items["text"].tolist() == ["first tweet", "third tweet"]
+    assert prep.items["ext_id"].tolist() == ["1234567890123456789", None]
+    assert prep.skipped_empty == 1
+
+
+def test_parquet_big_ids_with_gaps_kept_exactly() -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": pa.array([1234567890123456789, None, 7], pa.int64()),
+            "text": ["a tweet", "another", "third"],
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    prep = prepare(read_table(buf.getvalue(), "t.parquet"))
+    assert prep.items["ext_id"].tolist() == ["1234567890123456789", None, "7"]
+    assert prep.items["text"].tolist() == ["a tweet", "another", "third"]
+
+
+def test_utf8_bom_never_reaches_a_text_and_costs_no_character() -> None:
+    first = "Ünïcode tweet first, with a comma and more words"
+    data = codecs.BOM_UTF8 + f"{first}\nsecond tweet 😀\n".encode()
+    df = read_table(data, "t.csv")
+    assert df["text"].tolist() == [first, "second tweet 😀"]
+    assert df.attrs["source"]["encoding"] == "utf-8-sig"
+    assert not [w for w in df.attrs["warnings"] if "1252" in w or "encoding" in w]
+
+
+# ---------------------------------------------------------------------------------- no text column
+
+
+def test_numbers_ids_and_dates_are_never_the_text_column() -> None:
+    data = (
+        b"id,score,retweets,created_at,share\n"
+        b'1,0.5,"1,204",2024-01-02 10:00:00,12%\n'
+        b"2,-1.25,3,2024-01-03 11:30:00,3.5%\n"
+        b"3,3e-2,17,2024-01-04 09:15:00,n/a\n"
+    )
+    df = read_table(data, "scores.csv")
+    assert detect_columns(df).text is None
+    from labeler.io.columns import no_text_column_message
+
+    msg = no_text_column_message(df, "scores.csv")
+    assert "scores.csv" in msg and "no column" in msg.lower()
+    for col in ("id", "score", "retweets", "created_at", "share"):
+        assert col in msg
+    assert "numbers" in msg and "dates" in msg
+    assert "choose the file that holds the tweets" in msg.lower()
+
+
+def test_a_text_name_holding_numbers_is_not_taken() -> None:
+    df = pd.DataFrame(
+        {
+            "comment": ["12", "0", "7"],  # a count of comments, not a comment
+            "status": ["1234567890123456789", "1234567890123456790", "1234567890123456791"],
+            "words": ["a tweet with words", "another one here", "and a third tweet"],
+        }
+    )
+    assert detect_columns(df).text == "words"
+    only_numbers = df[["comment", "status"]]
+    assert detect_columns(only_numbers).text is None
+
+
+def test_single_words_still_make_a_text_column() -> None:
+    df = pd.DataFrame({"n": ["1", "2", "3"], "reply": ["yes", "no", "maybe"]})
+    assert detect_columns(df).text == "reply"
+
+
+# ---------------------------------------------------------------------------------- formula cells
+# A cell starting with = + - @ (or a tab or carriage return) runs as a formula when a spreadsheet
+# opens a CSV. CSV is exact by default; spreadsheet_safe=True puts a ' in front of such cells
+# (OWASP's CSV-injection rule). XLSX always stores a text as text.
+
+FORMULA_TEXTS = [
+    "=1+1",
+    '=HYPERLINK("http://x.example","click")',
+    "+1 555 0100 call me",
+    "-2 degrees today",
+    "@user hello",
+    "\tstarts with a tab",
+    "\rstarts with a carriage return",
+]
+HARMLESS_TEXTS = ["plain tweet", " =space first", "a=b", "#tag", "'quoted'", ""]
+FORMULA_HEADER = '=HYPERLINK("http://x.example","h")'
+
+
+def formula_frame() -> pd.DataFrame:
+    texts = FORMULA_TEXTS + HARMLESS_TEXTS
+    return pd.DataFrame(
+        {
+            "text": texts,
+            FORMULA_HEADER: ["@cmd"] + ["x"] * (len(texts) - 1),
+            "score": [-0.5] * len(texts),
+        }
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_csv_keeps_formula_like_texts_byte_for_byte_by_default(fmt: str) -> None:
+    data = to_bytes(formula_frame(), fmt)
+    back = read_table(data, f"x.{fmt}")
+    assert back.columns.tolist() == ["text", FORMULA_HEADER, "score"]
+    assert back["text"].tolist() == FORMULA_TEXTS + HARMLESS_TEXTS
+    assert back[FORMULA_HEADER][0] == "@cmd"
+    assert b"'=1+1" not in data and b"'@" not in data
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_csv_for_spreadsheets_neutralises_every_formula_prefix(fmt: str) -> None:
+    data = to_bytes(formula_frame(), fmt, spreadsheet_safe=True)
+    back = read_table(data, f"x.{fmt}")
+    assert back.columns.tolist() == ["text", "'" + FORMULA_HEADER, "score"]
+    assert back["text"].tolist() == ["'" + t for t in FORMULA_TEXTS] + HARMLESS_TEXTS
+    assert back["'" + FORMULA_HEADER][0] == "'@cmd"
+    assert set(back["score"]) == {"-0.5"}  # a number is not a formula: it stays a number
+
+
+def test_xlsx_stores_every_formula_like_text_as_text() -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(to_bytes(formula_frame(), "xlsx")))
+    ws = wb.active
+    texts = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    looks_like_formula = [c for c in texts if c.value[:1] in ("=", "+", "-", "@", "\t")]
+    assert len(looks_like_formula) == len(FORMULA_TEXTS) - 1 + 2  # \r is stored as _x000D_
+    formulas = [(c.coordinate, c.value) for c in texts if c.data_type != "s"]
+    assert formulas == []
+    assert ws["B1"].value == FORMULA_HEADER and ws["B2"].value == "@cmd"
+    back = read_table(to_bytes(formula_frame(), "xlsx"), "x.xlsx")
+    assert back.columns.tolist() == ["text", FORMULA_HEADER, "score"]
+    assert back["text"].tolist() == FORMULA_TEXTS + HARMLESS_TEXTS

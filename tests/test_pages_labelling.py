@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -110,6 +111,66 @@ def test_import_an_upload_with_labels_reports_counts(app, store):
     assert store.items.stats(project.id)["per_source"] == {"imported": 2}
 
 
+def _data_page_of_new_project(app, store, name: str):
+    project = store.projects.create(name, ["AGAINST", "FAVOR", "NONE"])
+    app.query_params["project"] = str(project.id)
+    return goto(app, "data"), project
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="data_upload").set_value((name, data, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_reuploading_an_edited_file_of_the_same_size_imports_the_new_content(app, store):
+    at, project = _data_page_of_new_project(app, store, "Edited")
+    head = "".join(f"{i},filler tweet number {i:04d} about the week\n" for i in range(200))
+    old = f"id,text\n{head}999,the last tweet says yes\n".encode()
+    new = f"id,text\n{head}999,the last tweet says no!\n".encode()
+    assert len(old) == len(new) and len(head) > 4096  # same size, same first 4 KB
+    _upload(at, "t.csv", old)
+    _upload(at, "t.csv", new)
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    texts = set(store.items.texts(project.id)["text"])
+    assert "the last tweet says no!" in texts
+    assert "the last tweet says yes" not in texts
+
+
+def test_a_file_of_numbers_is_explained_and_not_imported(app, store):
+    at, project = _data_page_of_new_project(app, store, "Numbers")
+    _upload(at, "scores.csv", b"id,score,created_at\n1,0.5,2024-01-02\n2,0.75,2024-01-03\n3,-1,\n")
+    shown = " ".join(texts_of(at.error))
+    assert "No column of 'scores.csv' holds text" in shown
+    assert "score holds numbers" in shown and "created_at holds dates" in shown
+    assert "Choose the file that holds the tweets" in shown
+    assert at.selectbox(key="data_text_col").value is None
+    assert at.button(key="data_import").disabled  # nothing to import until a column is chosen
+    assert store.items.count(project.id) == 0
+
+
+def test_repeats_within_a_file_are_merged_and_never_called_already_in_the_project(app, store):
+    at, project = _data_page_of_new_project(app, store, "Variants")
+    csv = b"text\nhello world\n  hello world \nHello World\nbye now\nbye now\n"
+    _upload(at, "v.csv", csv)
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    message = " ".join(texts_of(at.success))
+    assert "Imported 3 tweets" in message
+    rule = "Merged as repeats within this file (the exact same text, ignoring spaces around it)"
+    assert f"{rule}: 2 rows." in message
+    already = "Already in the project before this import (the same text, ignoring case and spacing)"
+    assert f"{already}, not added again: 0 rows." in message
+    assert store.items.count(project.id) == 3  # the case variant is a tweet of its own
+
+    at.button(key="data_import").click().run()  # the same file again
+    message = " ".join(texts_of(at.success))
+    assert "Imported 0 tweets" in message and f"{rule}: 2 rows." in message
+    assert f"{already}, not added again: 3 rows." in message
+    assert store.items.count(project.id) == 3
+
+
 def test_bad_upload_shows_a_sentence_not_a_traceback(app, store):
     at = goto(app, "data")
     at.file_uploader(key="data_upload").set_value(("t.csv", b"\x89PNG\r\n\x1a\n\0\0", "text/csv"))
@@ -123,11 +184,26 @@ def _card_item(at: AppTest, store: Store) -> dict:
     return store.items.get(sitting["current"])
 
 
+def _label_buttons(at: AppTest) -> list:
+    """The card's label buttons, in the project's label order (keys carry the card's drawing)."""
+    return [b for b in at.button if (b.key or "").startswith("ann_label_")]
+
+
+def _card_button(at: AppTest, action: str):
+    """The card's Skip or Undo button."""
+    (button,) = [b for b in at.button if (b.key or "").startswith(f"ann_{action}_")]
+    return button
+
+
+def _card_lines(at: AppTest) -> str:
+    return "\n".join(texts_of(at.markdown))
+
+
 def test_label_undo_unsure_from_the_card(app, store):
     (project,) = store.projects.all()
     at = goto(app, "annotate")
     first = _card_item(at, store)
-    at.button(key=f"ann_label_{first['id']}_1").click().run()  # FAVOR, key 2
+    _label_buttons(at)[1].click().run()  # FAVOR, key 2
     assert store.items.get(first["id"])["label"] == "FAVOR"
     assert store.labels.history(project.id)["annotator"].tolist() == ["annotator"]
     second = _card_item(at, store)
@@ -135,24 +211,81 @@ def test_label_undo_unsure_from_the_card(app, store):
     assert "1 of 360 labelled" in at.markdown[0].value
     at.toggle(key="ann_unsure").set_value(True).run()
     assert store.items.get(second["id"])["unsure"] == 1
-    at.button(key="ann_undo").click().run()
+    _card_button(at, "undo").click().run()
     assert store.items.get(first["id"])["label"] is None
     assert _card_item(at, store)["id"] == first["id"]  # the undone tweet comes back
 
 
-def test_a_click_for_a_stale_item_labels_that_item_not_the_current_one(app, store):
-    from ui.annotate_card import _on_label
+def test_a_label_goes_to_the_item_that_was_drawn(app, store):
+    """Through a real app run: the card is drawn for one tweet, then what the session holds as
+    current moves on (as when a press was handled before this one reached the server); the
+    button drawn on the card must still label the tweet it was drawn with."""
+    (project,) = store.projects.all()
+    at = goto(app, "annotate")
+    drawn = _card_item(at, store)
+    other = store.queue.next(project.id, exclude=[drawn["id"]])
+    sitting = at.session_state["ann_sitting"]
+    sitting["current"] = other["id"]
+    at.session_state["ann_sitting"] = sitting
+    _label_buttons(at)[1].click().run()  # FAVOR, on the card as drawn
+    assert not at.exception
+    assert store.items.get(drawn["id"])["label"] == "FAVOR"
+    assert store.items.get(other["id"])["label"] is None
 
+
+def test_presses_that_reach_the_server_together_label_once_and_the_rest_are_refused(app, store):
+    """Two label keys pressed on one card before it was redrawn reach the server in one run (the
+    fragment reruns coalesce): one labels the tweet on screen, the other is refused visibly,
+    never a second label and never a label on the next tweet."""
+    (project,) = store.projects.all()
     at = goto(app, "annotate")
     shown = _card_item(at, store)
-    at.button(key=f"ann_label_{shown['id']}_0").click().run()
-    current = _card_item(at, store)
-    # A second press that still carries the first tweet's id (it was on screen when pressed):
-    _on_label(store, shown["id"], "NONE", "annotator", False)
-    assert store.items.get(current["id"])["label"] is None
-    assert store.items.get(shown["id"])["label"] == "NONE"
-    # and the button drawn for the old tweet no longer exists, so a late click reaches nothing
-    assert not [b for b in at.button if b.key == f"ann_label_{shown['id']}_0"]
+    buttons = _label_buttons(at)
+    buttons[2].click()
+    buttons[0].click()
+    at.run()
+    assert not at.exception
+    history = store.labels.history(project.id)
+    assert history["item_id"].tolist() == [shown["id"]]
+    assert "1 key ignored: the card had not caught up" in _card_lines(at)
+    assert _card_item(at, store)["id"] != shown["id"]
+
+
+def test_the_suggestion_is_a_note_and_every_label_button_looks_the_same(app, store):
+    (project,) = store.projects.all()
+    texts = store.items.texts(project.id, split="pool")
+    run_id = store.runs.create(project.id, "zeroshot", {"labels": project.labels}, model="tiny")
+    store.predictions.put(run_id, [(int(i), "FAVOR", 0.97, [0.0, 0.97, 0.03]) for i in texts["id"]])
+    store.runs.update(run_id, status="done")
+    at = goto(app, "annotate")
+    at.text_input(key="ann_search").set_value(texts["text"].iloc[0]).run()
+    assert "suggestion: **FAVOR** (97%)" in _card_lines(at)
+    assert [b.label for b in _label_buttons(at)] == project.labels
+    assert {b.proto.type for b in _label_buttons(at)} == {"secondary"}
+
+
+def test_the_card_shows_names_ids_and_labels_literally(app, store):
+    from ui.common import plain
+
+    labels = ["**A**", "<i>B</i> [c](http://e.vil)"]
+    project = store.projects.create("Markup", labels)
+    store.items.import_frame(
+        project.id,
+        pd.DataFrame({"text": ["one tweet", "two tweet"], "ext_id": ["[x](http://e.vil)", "_y_"]}),
+    )
+    who = "<b>Eve</b> **bold** [me](http://e.vil)"
+    app.query_params["project"] = str(project.id)
+    app.session_state["annotator"] = who  # as the sidebar's name box or ?annotator= sets it
+    at = goto(app, "annotate")
+    shown = _card_item(at, store)
+    source = "\n".join(m.value for m in at.markdown)
+    assert plain(who) in source and plain(shown["ext_id"]) in source  # escaped, never markup
+    assert who in _card_lines(at) and shown["ext_id"] in _card_lines(at)  # read as typed
+    assert [b.label for b in _label_buttons(at)] == [plain(lab) for lab in labels]
+    _label_buttons(at)[0].click().run()
+    assert store.items.get(shown["id"])["label"] == "**A**"
+    assert "Labelled **A**." in _card_lines(at)
+    assert "**A**" not in "\n".join(m.value for m in at.markdown)
 
 
 def test_heldout_tweets_show_no_suggestion(app, store):
@@ -170,8 +303,40 @@ def test_heldout_tweets_show_no_suggestion(app, store):
         assert ("held-out test item" in card) is not shown
 
 
-def test_accept_suggestions_above_threshold_in_table_mode(app, store):
-    (project,) = store.projects.all()
+def _open_table(at: AppTest) -> AppTest:
+    at.session_state["ann_mode"] = "Table"
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _editor_key(at: AppTest) -> str:
+    """The key of the table's editor as drawn (it names the rows it was drawn with)."""
+    return at.session_state["ann_table_drawn"]["key"]
+
+
+def _edit_rows(at: AppTest, rows: dict[int, str]) -> str:
+    """What the browser sends after the person picked labels in the drawn table's rows; returns
+    the key of the editor that holds these edits."""
+    key = _editor_key(at)
+    _browser_sends(at, key, rows)
+    at.run()
+    assert not at.exception, at.exception
+    return key
+
+
+def _browser_sends(at: AppTest, key: str, rows: dict[int, str]) -> None:
+    """Before a run: the browser sends the row edits its editor holds with every rerun, for as
+    long as that editor (its key) is on the page; a new editor starts without them."""
+    if _editor_key(at) == key:
+        at.session_state[key] = {
+            "edited_rows": {row: {"label": label} for row, label in rows.items()},
+            "added_rows": [],
+            "deleted_rows": [],
+        }
+
+
+def _suggest_none(store: Store, project) -> int:
     ids = store.items.texts(project.id)["id"].tolist()
     run_id = store.runs.create(project.id, "zeroshot", {"labels": project.labels}, model="tiny")
     store.predictions.put(
@@ -179,7 +344,13 @@ def test_accept_suggestions_above_threshold_in_table_mode(app, store):
         [(int(i), "NONE", 0.95 if k % 2 else 0.5, [0.0, 0.05, 0.95]) for k, i in enumerate(ids)],
     )
     store.runs.update(run_id, status="done")
-    at = goto(app, "annotate")
+    return run_id
+
+
+def test_accept_suggestions_above_threshold_in_table_mode(app, store):
+    (project,) = store.projects.all()
+    run_id = _suggest_none(store, project)
+    at = _open_table(goto(app, "annotate"))
     at.slider(key="ann_threshold").set_value(0.9).run()
     expected = store.labels.acceptable(project.id, run_id, 0.9)
     assert expected > 100
@@ -191,19 +362,81 @@ def test_accept_suggestions_above_threshold_in_table_mode(app, store):
     assert stats["review"] >= 1
 
 
+def test_after_accepting_the_page_offers_only_what_is_left(app, store):
+    (project,) = store.projects.all()
+    run_id = _suggest_none(store, project)
+    at = _open_table(goto(app, "annotate"))
+    at.slider(key="ann_threshold").set_value(0.9).run()
+    expected = store.labels.acceptable(project.id, run_id, 0.9)
+    assert at.button(key="ann_accept").label == f"Accept {expected:,} suggestions"
+    at.button(key="ann_accept").click().run()
+    assert f"Accepted {expected:,}" in " ".join(texts_of(at.success))
+    assert at.button(key="ann_accept").label == "Accept 0 suggestions"
+    assert at.button(key="ann_accept").disabled
+    assert "0 unlabelled pool tweets" in " ".join(texts_of(at.markdown))
+
+
 def test_table_mode_edits_are_saved_by_item_id(app, store):
     (project,) = store.projects.all()
-    at = goto(app, "annotate")
+    at = _open_table(goto(app, "annotate"))
     page_ids = store.items.page(project.id, where="unlabelled", limit=50)["id"].tolist()
-    at.session_state["ann_table"] = {
-        "edited_rows": {2: {"label": "AGAINST"}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    _edit_rows(at, {2: "AGAINST"})
     at.button(key="ann_save_table").click().run()
     assert store.items.get(page_ids[2])["label"] == "AGAINST"
     assert store.items.count_labelled(project.id) == 1
+
+
+def test_table_edits_land_on_the_rows_as_drawn_when_the_page_shifts(app, store):
+    """Edit row 2; a colleague labels row 0, so the 'unlabelled' page shifts up by one; Save must
+    still label the tweet that row 2 showed, not the one that moved into row 2."""
+    (project,) = store.projects.all()
+    at = _open_table(goto(app, "annotate"))
+    page_ids = store.items.page(project.id, where="unlabelled", limit=50)["id"].tolist()
+    edits = {2: "AGAINST", 4: "FAVOR"}
+    edited = _edit_rows(at, edits)
+    store.labels.add(page_ids[0], "NONE", annotator="colleague")
+    _browser_sends(at, edited, edits)
+    at.run()  # any rerun before Save (another widget, a fragment...) re-reads the page
+    assert at.button(key="ann_save_table").label == "Save 2 change(s)"
+    _browser_sends(at, edited, edits)
+    at.button(key="ann_save_table").click().run()
+    assert not at.exception
+    assert store.items.get(page_ids[2])["label"] == "AGAINST"
+    assert store.items.get(page_ids[4])["label"] == "FAVOR"
+    assert store.items.get(page_ids[3])["label"] is None
+    assert store.items.get(page_ids[5])["label"] is None
+    assert store.items.count_labelled(project.id) == 3
+    assert at.button(key="ann_save_table").label == "Save 0 change(s)"
+
+
+def test_after_a_save_the_table_shows_what_is_stored_and_offers_nothing_more(app, store):
+    """Rows that stay on the page after a Save ('all'): the editor starts afresh, so the browser
+    cannot replay its old row edits onto what the page shows now."""
+    (project,) = store.projects.all()
+    at = goto(app, "annotate")
+    at.selectbox(key="ann_where").set_value("all").run()
+    at = _open_table(at)
+    page_ids = at.dataframe[0].value["id"].tolist()
+    edited = _edit_rows(at, {2: "AGAINST"})
+    _browser_sends(at, edited, {2: "AGAINST"})
+    at.button(key="ann_save_table").click().run()
+    assert store.items.get(page_ids[2])["label"] == "AGAINST"
+    _browser_sends(at, edited, {2: "AGAINST"})
+    at.run()
+    assert at.button(key="ann_save_table").label == "Save 0 change(s)"
+    shown = at.dataframe[0].value.set_index("id")["label"]
+    stored = {i: store.items.get(i)["label"] for i in page_ids}
+    assert {i: (None if pd.isna(v) else v) for i, v in shown.items()} == stored
+
+
+def test_heldout_rows_of_the_table_show_no_suggestion(app, store):
+    (project,) = store.projects.all()
+    _suggest_none(store, project)
+    at = _open_table(goto(app, "annotate"))
+    rows = at.dataframe[0].value
+    held = rows[rows["split"] == "heldout"]
+    assert len(held) and held["suggestion"].isna().all() and held["confidence"].isna().all()
+    assert rows[rows["split"] == "pool"]["suggestion"].notna().all()
 
 
 def test_prelabel_job_runs_in_the_background_and_shows_results(
@@ -233,3 +466,43 @@ def test_prelabel_job_runs_in_the_background_and_shows_results(
 
 def test_sample_file_is_the_bundled_one():
     assert SAMPLE_DATA.is_file()
+
+
+def test_a_created_project_clears_the_form_and_says_so(app, store):
+    at = app
+    [t for t in at.text_input if t.label == "Name"][0].set_value("Biden stance")
+    [t for t in at.text_input if t.label.startswith("Labels")][0].set_value("AGAINST, FAVOR")
+    [t for t in at.text_area if t.label == "Guidelines"][0].set_value("Stance toward Biden.")
+    [b for b in at.button if b.label == "Save"][0].click().run()
+    assert not at.exception
+    created = store.projects.by_name("Biden stance")
+    assert created is not None
+    assert "Created project “Biden stance”" in " ".join(texts_of(at.success))
+    new_form = [
+        t for t in [*at.text_input, *at.text_area] if t.proto.form_id.startswith("home_new")
+    ]
+    values = {t.label: t.value for t in new_form}
+    assert values["Name"] == ""  # ready for the next project, not this one again
+    assert values["Labels (comma-separated)"] == "AGAINST, FAVOR, NONE"
+    assert values["Guidelines"] == ""
+    at.run()  # the message is said once
+    assert "Created project" not in " ".join(texts_of(at.success))
+
+
+def test_a_project_with_imported_labels_is_told_to_train_not_to_pre_label(app, store):
+    from labeler.overview import next_step, project_overview
+    from labeler.sample import create_sample_project
+
+    project = create_sample_project(store, with_labels=True)  # every tweet's label imported
+    stats = project_overview(store, project.id)
+    assert stats["prelabelled"] == 0 and stats["per_source"] == {"imported": 360}
+    assert next_step(stats).stage == "train"
+    app.query_params["project"] = str(project.id)
+    at = goto(app, "home")
+    shown = " ".join(texts_of(at.info))
+    assert "**Next:** Fine-tune a classifier" in shown
+    assert "pre-label" not in shown.lower()
+    # without enough labels pre-labelling still comes first
+    stats = {**stats, "per_label": {"AGAINST": 3, "FAVOR": 2}}
+    assert next_step(stats).stage == "prelabel"
+    assert next_step({**stats, "prelabelled": 5}).stage == "annotate"

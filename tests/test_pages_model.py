@@ -15,11 +15,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    confusion_matrix,
+    f1_score,
+    matthews_corrcoef,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from labeler.db.store import Store, open_store
-from labeler.evaluation.metrics import evaluate_predictions
 from labeler.io.read import read_table
 from labeler.jobs.runner import effective_status
 from labeler.sample import create_sample_project
@@ -38,6 +47,33 @@ def goto(at: AppTest, page: str) -> AppTest:
 def texts_of(elements) -> list[str]:
     """What a person reads: Markdown's backslash escapes (ui.common.plain) removed."""
     return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
+
+
+def sklearn_scores(gold, pred, labels: list[str], probs=None) -> dict:
+    """The scores a page should show, computed here with scikit-learn (independently of
+    labeler.evaluation): rows of the confusion matrix are gold, columns predicted."""
+    gold, pred = [str(g) for g in gold], [str(p) for p in pred]
+    f1 = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
+    cm = confusion_matrix(gold, pred, labels=labels)
+    rows = cm.sum(axis=1, keepdims=True)
+    out = {
+        "accuracy": accuracy_score(gold, pred),
+        "macro_f1": f1_score(gold, pred, labels=labels, average="macro", zero_division=0),
+        "mcc": matthews_corrcoef(gold, pred),
+        "f1": dict(zip(labels, f1)),
+        "confusion_matrix": cm.tolist(),
+        "confusion_matrix_normalized": np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0),
+    }
+    stance = [lab for lab in labels if lab.lower() in ("against", "favor")]
+    if len(stance) == 2:
+        out["stance_f1"] = float(np.mean([out["f1"][lab] for lab in stance]))
+    if probs is not None and len(labels) == 2:
+        is_pos, p_pos = [g == labels[1] for g in gold], np.asarray(probs)[:, 1]
+        out["roc_fpr"] = roc_curve(is_pos, p_pos)[0].tolist()
+        out["roc_auc"] = roc_auc_score(is_pos, p_pos)
+        out["pr_precision"] = precision_recall_curve(is_pos, p_pos)[0].tolist()
+        out["pr_auc"] = average_precision_score(is_pos, p_pos)
+    return out
 
 
 def frame(at: AppTest, *columns: str):
@@ -253,9 +289,7 @@ def test_evaluate_shows_the_engines_numbers(trained, tapp):
     at = goto(tapp, "evaluate")
     gold = store.labels.train_and_test(project.id)[1].set_index("id")
     preds = store.predictions.frame(run["id"]).set_index("item_id").loc[gold.index]
-    want = evaluate_predictions(
-        gold["label"], preds["label"], project.labels, probs=np.array(preds["scores"].tolist())
-    )
+    want = sklearn_scores(gold["label"], preds["label"], project.labels)
     for key in ("accuracy", "macro_f1", "mcc"):
         assert want[key] == pytest.approx(run["metrics"][key], abs=1e-9)  # the engine's, at train
     shown = texts_of(at.metric)
@@ -263,13 +297,13 @@ def test_evaluate_shows_the_engines_numbers(trained, tapp):
     assert shown[3] == f"{want['stance_f1']:.3f}"
     report = frame(at, "precision", "F1")
     for lab in project.labels:
-        assert report.at[lab, "F1"] == pytest.approx(want["per_class"][lab]["f1"])
+        assert report.at[lab, "F1"] == pytest.approx(want["f1"][lab])
     fig = _figure(at, "ev_confusion")
     assert _array(fig[0]["z"]).tolist() == want["confusion_matrix"]
     assert fig[0]["x"] == fig[0]["y"] == project.labels
     at.toggle(key="ev_normalize").set_value(True).run()
     z = _array(_figure(at, "ev_confusion")[0]["z"])
-    assert z == pytest.approx(np.array(want["confusion_matrix_normalized"]))
+    assert z == pytest.approx(want["confusion_matrix_normalized"])
     errors = at.dataframe(key="ev_errors").value
     assert len(errors) == int((gold["label"] != preds["label"]).sum())
     assert errors["confidence"].is_monotonic_decreasing
@@ -291,8 +325,8 @@ def test_zero_shot_and_model_side_by_side(trained, tapp):
         assert table["items compared"].tolist() == [30]
         gold = held.set_index("id").loc[some, "label"]
         model = store.predictions.frame(run["id"]).set_index("item_id").loc[some, "label"]
-        want_zs = evaluate_predictions(gold, ["NONE"] * 30, project.labels)
-        want_model = evaluate_predictions(gold, model, project.labels)
+        want_zs = sklearn_scores(gold, ["NONE"] * 30, project.labels)
+        want_model = sklearn_scores(gold, model, project.labels)
         assert table["zero-shot macro-F1"].iloc[0] == pytest.approx(want_zs["macro_f1"])
         assert table["model macro-F1"].iloc[0] == pytest.approx(want_model["macro_f1"])
         bars = {t["name"]: _array(t["y"]).tolist() for t in _figure(at, "ev_compare_chart")}
@@ -323,14 +357,13 @@ def test_a_binary_task_gets_roc_and_pr_curves(app, store):
     at = goto(app, "evaluate")
     gold = store.labels.train_and_test(project.id)[1]
     scores = np.array([r[3] for r in rows])
-    want = evaluate_predictions(gold["label"], [r[1] for r in rows], project.labels, probs=scores)
+    want = sklearn_scores(gold["label"], [r[1] for r in rows], project.labels, probs=scores)
     roc = _figure(at, "ev_roc")
-    assert _array(roc[0]["x"]).tolist() == pytest.approx(want["roc_curve"]["fpr"])
-    assert f"AUC {want['roc_auc']:.3f}" in json.dumps(
-        [e.proto.spec for e in at.get("plotly_chart")]
-    )
+    assert _array(roc[0]["x"]).tolist() == pytest.approx(want["roc_fpr"])
+    specs = json.dumps([e.proto.spec for e in at.get("plotly_chart")])
+    assert f"AUC {want['roc_auc']:.3f}" in specs and f"AP {want['pr_auc']:.3f}" in specs
     pr = _figure(at, "ev_pr")
-    assert _array(pr[0]["y"]).tolist() == pytest.approx(want["pr_curve"]["precision"])
+    assert _array(pr[0]["y"]).tolist() == pytest.approx(want["pr_precision"])
     assert "Stance F1" not in [m.label for m in at.metric]  # no AGAINST/FAVOR labels here
 
 
@@ -379,6 +412,29 @@ def test_label_an_uploaded_file(trained, tapp, downloads):
     assert scores.sum(axis=1).to_numpy() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_an_edited_file_of_the_same_name_is_labelled_afresh(trained, tapp, downloads):
+    at = goto(tapp, "export")
+    first = "id,tweet\n1,four day week now\n"
+    at.file_uploader(key="ex_upload").set_value(("mine.csv", first.encode(), "text/csv")).run()
+    at.button(key="ex_file_go").click().run()
+    assert "mine-labelled.csv" in downloads
+    edited = "id,tweet\n1,four day week now\n2,and a second tweet\n"
+    at.file_uploader(key="ex_upload").set_value(("mine.csv", edited.encode(), "text/csv")).run()
+    # the old result belongs to the old file: nothing to download until this one is labelled
+    assert not [b for b in at.get("download_button") if "labelled" in str(b.proto.label)]
+    at.button(key="ex_file_go").click().run()
+    assert len(read_table(downloads["mine-labelled.csv"](), "x.csv")) == 2
+
+
+def test_a_file_of_numbers_is_never_labelled_by_default(trained, tapp):
+    at = goto(tapp, "export")
+    numbers = "id,score\n1,0.5\n2,0.7\n"
+    at.file_uploader(key="ex_upload").set_value(("n.csv", numbers.encode(), "text/csv")).run()
+    assert "holds text to label" in " ".join(texts_of(at.error))
+    assert at.selectbox(key="ex_text_col").value is None
+    assert at.button(key="ex_file_go").disabled
+
+
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "xlsx", "jsonl", "parquet"])
 def test_download_labels_in_each_format(trained, tapp, downloads, fmt):
     store, project = trained["store"], trained["project"]
@@ -391,6 +447,34 @@ def test_download_labels_in_each_format(trained, tapp, downloads, fmt):
     assert table["label"].tolist() == want["label"].tolist()
     history = next(n for n in downloads if n.endswith(f"-history.{fmt}"))
     assert len(read_table(downloads[history](), history)) == len(store.labels.history(project.id))
+
+
+def test_csv_download_is_exact_unless_made_safe_for_spreadsheets(app, store, downloads):
+    import pandas as pd
+
+    project = store.projects.create("Formulas", ["A", "B"])
+    texts = ["=1+1", "+1 555 0100", "-2 degrees", "@user hi", "\tindented", "plain tweet"]
+    store.items.import_frame(
+        project.id, pd.DataFrame({"text": texts, "source_row": range(1, len(texts) + 1)})
+    )
+    app.query_params["project"] = str(project.id)
+    at = goto(app, "export")
+    at.selectbox(key="ex_fmt").set_value("csv").run()
+    choice = at.radio(key="ex_csv_for")
+    assert choice.value == "exact"
+    said = " ".join(texts_of(at.caption))
+    assert "Exact keeps every tweet byte for byte" in said
+    assert "For spreadsheets puts a ' before every cell that starts with =, +, -, @" in said
+    exact = [n for n in downloads if n.endswith("-labels.csv")][-1]
+    assert sorted(read_table(downloads[exact](), exact)["text"]) == sorted(texts)
+
+    choice.set_value("spreadsheet").run()
+    assert not at.exception
+    safe = [n for n in downloads if n.endswith("-labels-for-spreadsheets.csv")][-1]
+    got = read_table(downloads[safe](), safe)["text"].tolist()
+    assert sorted(got) == sorted(["'" + t for t in texts[:-1]] + ["plain tweet"])
+    history = [n for n in downloads if n.endswith("-history-for-spreadsheets.csv")]
+    assert history
 
 
 def test_model_zip_loads_with_the_pipeline(trained, tapp, downloads, tmp_path):
@@ -452,3 +536,57 @@ def test_tokenizer_of_a_trained_model(trained, tapp):
     assert table["token"].iloc[0] == "[CLS]" and table["token"].iloc[-1] == "[SEP]"
     assert "##l" in table["token"].tolist()  # the tiny vocabulary spells "elmo" letter by letter
     assert int(texts_of(at.metric)[3].replace(",", "")) < 1000
+
+
+def test_a_one_tweet_test_set_is_too_few_to_score(app, store):
+    import pandas as pd
+
+    project = store.projects.create("One", ["AGAINST", "FAVOR", "NONE"], heldout_share=0.5)
+    texts = [f"tweet {i} on the four day week" for i in range(20)]
+    store.items.import_frame(project.id, pd.DataFrame({"text": texts}))
+    (held, *_) = store.items.texts(project.id, split="heldout")["id"].tolist()
+    store.labels.add(int(held), "FAVOR", annotator="ana")
+    run = store.runs.create(project.id, "train", {}, model="tiny")
+    store.predictions.put(run, [(int(held), "AGAINST", 0.6, [0.6, 0.3, 0.1])])
+    store.runs.update(run, status="done", artifact_path="/gone", metrics={"base_model": "tiny"})
+    zs = store.runs.create(project.id, "zeroshot", {"labels": project.labels}, model="nli")
+    store.predictions.put(zs, [(int(held), "NONE", 0.5, [0.2, 0.3, 0.5])])
+    store.runs.update(zs, status="done")
+    app.query_params["project"] = str(project.id)
+    at = goto(app, "evaluate")
+    shown = " ".join(texts_of(at.info))
+    assert "Only 1 held-out tweet" in shown and "too few" in shown
+    assert "Label more held-out tweets on Annotate" in shown
+    assert not at.get("plotly_chart")  # no bars, no matrix drawn from one tweet
+    assert not at.metric
+
+
+def test_a_reload_during_training_shows_the_running_runs_settings(trained, tapp, tiny_models):
+    store, project = trained["store"], trained["project"]
+    params = {
+        "model": str(tiny_models["base_distilbert"]), "epochs": 3, "learning_rate": 1e-4,
+        "batch_size": 8, "max_length": 64, "warmup": 0.2, "weight_decay": 0.05,
+        "head_epochs": 1, "head_learning_rate": 1e-3, "class_weights": False, "seed": 7,
+        "include_accepted": True,
+    }  # fmt: skip
+    live = store.runs.create(project.id, "train", params, total=40, model="base-distilbert")
+    store.runs.update(live, status="running", heartbeat=time.time(), done=3)
+    try:
+        at = goto(tapp, "train")  # a fresh session: what a browser reload gets
+        assert f"Run #{live} is training now" in " ".join(texts_of(at.info))
+        assert at.selectbox(key="tr_model").value == CUSTOM
+        assert at.text_input(key="tr_custom").value == params["model"]
+        assert at.toggle(key="tr_include").value is True
+        shown = {
+            key: at.number_input(key=key).value
+            for key in ("tr_epochs", "tr_lr", "tr_batch", "tr_maxlen", "tr_warmup", "tr_head",
+                        "tr_head_lr", "tr_wd", "tr_seed")
+        }  # fmt: skip
+        assert shown == {
+            "tr_epochs": 3, "tr_lr": 1e-4, "tr_batch": 8, "tr_maxlen": 64, "tr_warmup": 0.2,
+            "tr_head": 1, "tr_head_lr": 1e-3, "tr_wd": 0.05, "tr_seed": 7,
+        }  # fmt: skip
+        assert at.toggle(key="tr_cw").value is False
+        assert at.button(key="tr_start").disabled
+    finally:
+        store.runs.delete(live)

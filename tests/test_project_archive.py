@@ -188,3 +188,125 @@ def test_model_zip_unpacks_to_a_folder(busy, store, tmp_path):
     assert (tmp_path / "out" / "m1" / "README.md").read_text() == "# model card"
     with pytest.raises(InputError, match="not a model folder"):
         zip_model_folder(tmp_path)
+
+
+# -- limits: a zip bomb must not pass the upload cap ---------------------------------------------
+
+BOMB = 50 * 2**20  # 50 MB of zeros: about 50 kB deflated, a 1000:1 ratio
+
+
+def _rebuild(
+    good: bytes, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None
+) -> bytes:
+    """The archive `good` with some members' contents replaced and others added (deflated)."""
+    replace, add = replace or {}, add or {}
+    buf = stdio.BytesIO()
+    with zipfile.ZipFile(stdio.BytesIO(good)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            body = replace.get(info.filename, src.read(info))
+            dst.writestr(info.filename, body, compress_type=zipfile.ZIP_DEFLATED)
+        for name, body in add.items():
+            dst.writestr(name, body, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def _lie_about_size(data: bytes, member: str, declared: int) -> bytes:
+    """The archive with `member`'s uncompressed size in both headers set to `declared`."""
+    out = bytearray(data)
+    name = member.encode()
+    for signature, size_at, name_len_at, name_at in (
+        (b"PK\x01\x02", 24, 28, 46),
+        (b"PK\x03\x04", 22, 26, 30),
+    ):
+        pos = out.find(signature)
+        while pos >= 0:
+            n = int.from_bytes(out[pos + name_len_at : pos + name_len_at + 2], "little")
+            if bytes(out[pos + name_at : pos + name_at + n]) == name:
+                out[pos + size_at : pos + size_at + 4] = declared.to_bytes(4, "little")
+            pos = out.find(signature, pos + 4)
+    return bytes(out)
+
+
+def _refusal(store, data: bytes) -> str:
+    """The message restoring `data` gives: an InputError (a sentence on the page), nothing else."""
+    with pytest.raises(Exception) as info:
+        restore_project(store, data)
+    assert isinstance(info.value, InputError), f"not a sentence: {info.value!r}"
+    return str(info.value)
+
+
+def _nothing_left(store, workspace, before: int) -> None:
+    assert len(store.projects.all()) == before
+    assert not list((workspace / "models").glob("project-*/run-*/*"))
+
+
+def test_a_zip_bomb_in_a_model_folder_is_refused_before_anything_is_written(busy, store, workspace):
+    project, runs = busy
+    good = export_project(store, project.id, include_models=True)
+    member = f"models/run-{runs['train']}/pytorch_model.bin"
+    before = len(store.projects.all())
+    msg = _refusal(store, _rebuild(good, add={member: bytes(BOMB)}))
+    assert member in msg and "200" in msg  # the member and the ratio limit
+    _nothing_left(store, workspace, before)
+
+
+def test_a_zip_bomb_in_a_table_is_refused(busy, store, workspace):
+    project, _ = busy
+    good = export_project(store, project.id)
+    with zipfile.ZipFile(stdio.BytesIO(good)) as zf:
+        items = zf.read("items.jsonl")
+    padded = items.replace(b"\n", b" " * (BOMB // items.count(b"\n")) + b"\n")
+    before = len(store.projects.all())
+    msg = _refusal(store, _rebuild(good, replace={"items.jsonl": padded}))
+    assert "items.jsonl" in msg and "200" in msg
+    _nothing_left(store, workspace, before)
+
+
+@pytest.mark.parametrize("member", ["items.jsonl", "models/run-{train}/config.json"])
+def test_a_member_larger_than_its_header_says_is_refused(busy, store, workspace, member):
+    project, runs = busy
+    good = export_project(store, project.id, include_models=True)
+    member = member.format(train=runs["train"])
+    crafted = _lie_about_size(_rebuild(good, replace={member: bytes(BOMB // 5)}), member, 1000)
+    with zipfile.ZipFile(stdio.BytesIO(crafted)) as zf:  # the header really lies
+        assert zf.getinfo(member).file_size == 1000
+    before = len(store.projects.all())
+    msg = _refusal(store, crafted)
+    assert member in msg
+    _nothing_left(store, workspace, before)
+
+
+@pytest.mark.parametrize(
+    ("limit", "value"), [("MAX_UNPACKED_BYTES", 300_000), ("MAX_TABLES_BYTES", 300_000)]
+)
+def test_an_archive_over_the_size_limit_is_refused_naming_it(
+    busy, store, workspace, monkeypatch, limit, value
+):
+    import labeler.project_archive as archive
+
+    project, _ = busy
+    good = export_project(store, project.id, include_models=True)
+    before = len(store.projects.all())
+    monkeypatch.setattr(archive, limit, value)  # every member is smaller; together they are not
+    msg = _refusal(store, good)
+    assert "300,000 bytes" in msg and "predictions.jsonl" in msg
+    _nothing_left(store, workspace, before)
+    monkeypatch.undo()
+    assert restore_project(store, good).name == f"{project.name} (restored)"
+
+
+def test_texts_with_unicode_line_separators_survive_the_archive(store):
+    project = store.projects.create("Separators", ["A", "B"])
+    texts = ["line\u2028separator", "para\u2029graph", "next\x85line", "plain"]
+    store.items.import_frame(
+        project.id,
+        pd.DataFrame(
+            {"text": texts, "ext_id": None, "source_row": range(1, 5), "label": "A", "extra": None}
+        ),
+    )
+    try:
+        new = restore_project(store, export_project(store, project.id))
+    except InputError as exc:
+        pytest.fail(f"an archive with U+2028 inside a tweet was refused: {exc}")
+    assert sorted(store.items.texts(new.id)["text"]) == sorted(texts)
+    assert store.items.count_labelled(new.id) == 4

@@ -92,7 +92,9 @@ def test_import_creates_the_project_and_reports_what_the_store_holds(env_db, tmp
     # columns guessed as the Data page does
     assert "text column 'tweet', id column 'id', label column 'stance'" in out
     assert "read 26 rows" in out
-    assert line_of(out, "merged:").startswith("merged: 1 row (1 repeated in the file, 0 already")
+    merged = line_of(out, "merged:")
+    assert merged.startswith("merged: 1 row (1 repeated within the file: ")
+    assert "; 0 already in the project before this import: " in merged
     rejected = line_of(out, "rejected:")
     assert "1 empty row" in rejected and "'maybe' x1" in rejected
 
@@ -145,12 +147,43 @@ def test_second_file_merges_texts_the_project_already_holds(env_db, tmp_path, ca
     assert "project 'P' has labels X, Y" in out
     assert line_of(out, "added:").startswith("added: 1 tweet (")
     assert line_of(out, "merged:") == (
-        "merged: 3 rows (1 repeated in the file, 2 already in the project)"
+        "merged: 3 rows (1 repeated within the file: the exact same text, ignoring spaces around "
+        "it; 2 already in the project before this import: the same text, ignoring case and "
+        "spacing)"
     )
     assert "now holds 4 tweets" in out
     store = Store(env_db)
     try:
         assert store.items.count(store.projects.by_name("P").id) == 4
+    finally:
+        store.close()
+
+
+def test_variants_within_one_file_are_repeats_not_already_in_the_project(env_db, tmp_path, capsys):
+    texts = ("hello world", "  hello world ", "HELLO WORLD", "bye now")
+    data = write_tweets(tmp_path / "v.csv", [{"text": t} for t in texts])
+    code, out, err = run_cli(capsys, "import", data, "--project", "V", "--labels", "A,B")
+    assert code == 0, err
+    assert line_of(out, "added:").startswith("added: 3 tweets (")  # the case variant is its own
+    assert line_of(out, "merged:") == (
+        "merged: 1 row (1 repeated within the file: the exact same text, ignoring spaces around "
+        "it; 0 already in the project before this import: the same text, ignoring case and "
+        "spacing)"
+    )
+
+
+def test_a_file_of_numbers_is_refused_naming_its_columns(env_db, tmp_path, capsys):
+    data = tmp_path / "scores.csv"
+    data.write_bytes(b"id,score,created_at\n1,0.5,2024-01-02\n2,0.75,2024-01-03\n3,-1,\n")
+    code, out, err = run_cli(capsys, "import", data, "--project", "N", "--labels", "A,B")
+    assert code == 2, out
+    assert_one_error_line(err)
+    assert "No column of 'scores.csv' holds text" in err
+    assert "score holds numbers" in err and "created_at holds dates" in err
+    assert "--text-col" in err
+    store = Store(env_db)
+    try:
+        assert store.projects.by_name("N") is None
     finally:
         store.close()
 

@@ -1,9 +1,13 @@
 """Zero-shot engines: NLI scores equal transformers' pipeline, and the tests can tell a wrong engine.
 
 Tiny random NLI models of both architectures (BERT feeds token_type_ids, as the bundled MiniLM
-does; DistilBERT takes none). Each comparison with the pipeline is also run against deliberately
-wrong engines (entailment index swapped, template not applied, hypothesis truncated instead of the
-tweet) and must fail for each, so the suite proves that it would notice those mistakes.
+does; DistilBERT takes none), and models whose entailment label sits at index 0, 1 or 2 under
+other names and cases, or that have two classes (the `nli_variants` fixture): with entailment
+always last, a wrong contradiction index or a fixed entailment index would still pass. Each
+comparison with the pipeline is also run against deliberately wrong engines (entailment index
+swapped, template not applied, hypothesis truncated instead of the tweet) and must fail for each,
+so the suite proves that it would notice those mistakes; mutation/engines.toml does the same with
+mistakes in the code itself.
 """
 
 from __future__ import annotations
@@ -11,19 +15,22 @@ from __future__ import annotations
 import hashlib
 import socket
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from transformers import pipeline
 
 from labeler.errors import Cancelled, ModelError, SettingsError
+from labeler.models.resolve import resolve_model
 from labeler.settings import fill_target
 from labeler.text import text_key
 from labeler.zeroshot import load as zs_mod
 from labeler.zeroshot.base import select_device
 from labeler.zeroshot.cache import MemoryScoreCache, ScoreCache
 from labeler.zeroshot.load import estimate_scoring_seconds, load_zeroshot
-from labeler.zeroshot.nli import NLIZeroShot
+from labeler.zeroshot.nli import NLIZeroShot, entailment_ids
 from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
 LABELS = ["AGAINST", "FAVOR", "NONE"]
@@ -46,7 +53,10 @@ SHORT = [
 SENTENCE = "Small business owners worry about costs and productivity, said nobody ever"
 VERY_LONG = [(SENTENCE + ". ") * 8, "#fourdayweek " * 120]
 
-ARCHS = ["nli_bert", "nli_distilbert"]
+ARCHS = ["nli_bert", "nli_distilbert"]  # entailment at 2, contradiction at 0
+# Entailment at 0 (contradiction -1), 1 and 2 (neutral at 0), and two classes: tests/tiny_models.py
+VARIANTS = ["nli_ent0", "nli_ent1", "nli_ent2", "nli_binary"]
+MODELS = ARCHS + VARIANTS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,9 +79,26 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def pipes(tiny_models):
-    """One zero-shot pipeline per tiny NLI model (cheap, reused by every test)."""
-    return {a: pipeline("zero-shot-classification", model=str(tiny_models[a])) for a in ARCHS}
+def nli_models(tiny_models, nli_variants) -> dict[str, Path]:
+    """Every tiny NLI model's folder, by name (MODELS)."""
+    return {**{a: tiny_models[a] for a in ARCHS}, **nli_variants}
+
+
+class _Pipes(dict):
+    """A zero-shot pipeline per tiny NLI model, made on first use and reused by every test."""
+
+    def __init__(self, models: dict[str, Path]):
+        super().__init__()
+        self.models = models
+
+    def __missing__(self, name: str):
+        self[name] = pipeline("zero-shot-classification", model=str(self.models[name]))
+        return self[name]
+
+
+@pytest.fixture(scope="module")
+def pipes(nli_models):
+    return _Pipes(nli_models)
 
 
 @pytest.fixture(scope="module")
@@ -137,56 +164,54 @@ def max_diff(engine, pipe, texts, multi_label, max_length) -> float:
 # -- the engine equals the pipeline ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", MODELS)
 @pytest.mark.parametrize("multi_label", [False, True])
-def test_scores_spread(tiny_models, slightly_long, arch, multi_label):
+def test_scores_spread(nli_models, slightly_long, arch, multi_label):
     # A degenerate model (every score ~1/3) would let wrong engines pass: fail loudly instead.
     texts, _ = slightly_long
-    scores = load_zeroshot(settings_for(tiny_models[arch], multi_label=multi_label)).score(texts)
+    scores = load_zeroshot(settings_for(nli_models[arch], multi_label=multi_label)).score(texts)
     assert scores.scores.max() - scores.scores.min() >= 0.2
     assert len(set(scores.labels)) >= 2
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", MODELS)
 @pytest.mark.parametrize("multi_label", [False, True])
-def test_matches_pipeline_short_texts(tiny_models, pipes, arch, multi_label):
+def test_matches_pipeline_short_texts(nli_models, pipes, arch, multi_label):
     pipe = pipes[arch]
     limit = pipe.tokenizer.model_max_length  # run ours at the pipeline's own length
     engine = load_zeroshot(
-        settings_for(tiny_models[arch], multi_label=multi_label, max_length=limit, batch_size=4)
+        settings_for(nli_models[arch], multi_label=multi_label, max_length=limit, batch_size=4)
     )
     assert max_diff(engine, pipe, SHORT, multi_label, None) < TOL
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", MODELS)
 @pytest.mark.parametrize("multi_label", [False, True])
-def test_matches_pipeline_long_texts(tiny_models, pipes, slightly_long, arch, multi_label):
+def test_matches_pipeline_long_texts(nli_models, pipes, slightly_long, arch, multi_label):
     texts, max_length = slightly_long
     engine = load_zeroshot(
-        settings_for(
-            tiny_models[arch], multi_label=multi_label, max_length=max_length, batch_size=5
-        )
+        settings_for(nli_models[arch], multi_label=multi_label, max_length=max_length, batch_size=5)
     )
     assert max_diff(engine, pipes[arch], texts, multi_label, max_length) < TOL
     # Far longer than max length, too (only the tweet is cut, however much).
     assert max_diff(engine, pipes[arch], VERY_LONG, multi_label, max_length) < TOL
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", MODELS)
 @pytest.mark.parametrize("multi_label", [False, True])
-def test_matches_pipeline_at_tight_max_length(tiny_models, pipes, tight, arch, multi_label):
+def test_matches_pipeline_at_tight_max_length(nli_models, pipes, tight, arch, multi_label):
     texts, max_length = tight
     engine = load_zeroshot(
-        settings_for(tiny_models[arch], multi_label=multi_label, max_length=max_length)
+        settings_for(nli_models[arch], multi_label=multi_label, max_length=max_length)
     )
     assert max_diff(engine, pipes[arch], texts, multi_label, max_length) < TOL
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_single_label_scores_entailment_against_contradiction(tiny_models, pipes, arch):
+@pytest.mark.parametrize("arch", MODELS)
+def test_single_label_scores_entailment_against_contradiction(nli_models, pipes, arch):
     # With one label the pipeline uses the multi-label formula even when multi_label is False.
     engine = load_zeroshot(
-        settings_for(tiny_models[arch], labels=["FAVOR"], phrases=["in favor of"])
+        settings_for(nli_models[arch], labels=["FAVOR"], phrases=["in favor of"])
     )
     assert max_diff(engine, pipes[arch], SHORT, False, None) < TOL
     assert engine.score(SHORT).scores.std() > 0.01
@@ -199,6 +224,74 @@ def test_bert_feeds_token_type_ids_distilbert_does_not(tiny_models):
     distil = load_zeroshot(settings_for(tiny_models["nli_distilbert"]))
     assert "token_type_ids" in bert._encode(["a"], ["b"])
     assert "token_type_ids" not in distil._encode(["a"], ["b"])
+
+
+# Label maps as configs hold them (config.json sorts label2id by name): entailment first, middle,
+# last, under any case; two classes; and two keys starting with "entail" (the first one counts).
+LABEL2IDS = {
+    "ent2": {"contradiction": 0, "entailment": 2, "neutral": 1},
+    "ent0-upper": {"CONTRADICTION": 2, "ENTAILMENT": 0, "NEUTRAL": 1},
+    "ent1-capitalised": {"Entailment": 1, "contradiction": 0, "neutral": 2},
+    "ent2-neutral-first": {"ENTAILMENT": 2, "contradiction": 1, "neutral": 0},
+    "binary": {"entailment": 0, "not_entailment": 1},
+    "two-entail-keys": {"Entails": 3, "contradiction": 0, "entailment": 1, "neutral": 2},
+}
+
+
+def bare_pipeline(label2id: dict[str, int]):
+    """A zero-shot pipeline object holding only what its `entailment_id` and `postprocess` read:
+    the pipeline's own code, run on any label map without a model."""
+    from transformers.pipelines.zero_shot_classification import ZeroShotClassificationPipeline
+
+    pipe = object.__new__(ZeroShotClassificationPipeline)
+    pipe.model = SimpleNamespace(config=SimpleNamespace(label2id=label2id))
+    return pipe
+
+
+def pipeline_postprocess(label2id: dict[str, int], logits, multi_label: bool) -> np.ndarray:
+    """The pipeline's own postprocess (and its own entailment_id) on logits [n, L, C]."""
+    pipe = bare_pipeline(label2id)
+    rows = []
+    for text_logits in logits:
+        outputs = [
+            {"candidate_label": str(j), "sequence": "t", "logits": row[None]}
+            for j, row in enumerate(text_logits)
+        ]
+        r = pipe.postprocess(outputs, multi_label=multi_label)
+        by_label = dict(zip(r["labels"], r["scores"], strict=True))
+        rows.append([by_label[str(j)] for j in range(len(text_logits))])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("name", list(LABEL2IDS))
+def test_entailment_ids_and_scores_equal_the_pipelines_postprocess(tiny_models, name):
+    import torch
+
+    label2id = LABEL2IDS[name]
+    pipeline_entailment = int(bare_pipeline(label2id).entailment_id)
+    ent, contra = entailment_ids(label2id)
+    assert ent == pipeline_entailment
+    assert contra == (-1 if pipeline_entailment == 0 else 0)
+    generator = torch.Generator().manual_seed(0)
+    for multi_label in (False, True):
+        engine = load_zeroshot(settings_for(tiny_models["nli_bert"], multi_label=multi_label))
+        engine.entailment_id, engine.contradiction_id = ent, contra
+        for n_labels in (3, 1):  # one label: the multi-label formula either way
+            logits = torch.randn(4, n_labels, max(label2id.values()) + 1, generator=generator) * 2
+            ours = engine.scores_from_logits(logits).numpy()
+            ref = pipeline_postprocess(label2id, logits, multi_label)
+            assert np.abs(ours - ref).max() < 1e-5, (multi_label, n_labels)
+
+
+@pytest.mark.parametrize(
+    ("arch", "entailment", "contradiction"),
+    [("nli_bert", 2, 0), ("nli_ent0", 0, -1), ("nli_ent1", 1, 0), ("nli_ent2", 2, 0),
+     ("nli_binary", 0, -1)],
+)  # fmt: skip
+def test_models_put_entailment_where_the_tests_need_it(nli_models, arch, entailment, contradiction):
+    # The variants exist to cover these positions: a rebuilt model must still cover them.
+    engine = load_zeroshot(settings_for(nli_models[arch]))
+    assert (engine.entailment_id, engine.contradiction_id) == (entailment, contradiction)
 
 
 # -- ...and the comparison fails for wrong engines ------------------------------------------------
@@ -243,11 +336,11 @@ WRONG = {
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("multi_label", [False, True])
 @pytest.mark.parametrize("wrong", list(WRONG))
-def test_comparison_fails_for_wrong_engine(tiny_models, pipes, request, arch, multi_label, wrong):
+def test_comparison_fails_for_wrong_engine(nli_models, pipes, request, arch, multi_label, wrong):
     breaker, setup = WRONG[wrong]
     texts, max_length = request.getfixturevalue(setup)
     settings = settings_for(
-        tiny_models[arch], multi_label=multi_label, max_length=max_length, batch_size=6
+        nli_models[arch], multi_label=multi_label, max_length=max_length, batch_size=6
     )
     right = load_zeroshot(settings)
     assert max_diff(right, pipes[arch], texts, multi_label, max_length) < TOL  # the control
@@ -257,12 +350,23 @@ def test_comparison_fails_for_wrong_engine(tiny_models, pipes, request, arch, mu
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_comparison_fails_when_single_label_rule_ignored(tiny_models, pipes, arch):
+def test_comparison_fails_when_single_label_rule_ignored(nli_models, pipes, arch):
     engine = load_zeroshot(
-        settings_for(tiny_models[arch], labels=["FAVOR"], phrases=["in favor of"])
+        settings_for(nli_models[arch], labels=["FAVOR"], phrases=["in favor of"])
     )
     ignore_single_label_rule(engine)
     assert max_diff(engine, pipes[arch], SHORT, False, None) > TOL
+
+
+@pytest.mark.parametrize("arch", ["nli_ent0", "nli_binary"])
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_comparison_fails_with_contradiction_at_0_when_entailment_is_0(
+    nli_models, pipes, arch, multi_label
+):
+    engine = load_zeroshot(settings_for(nli_models[arch], multi_label=multi_label))
+    engine.contradiction_id = 0  # the entailment logit against itself: 0.5 everywhere
+    expected = multi_label  # single-label scores never read the contradiction logit
+    assert (max_diff(engine, pipes[arch], SHORT, multi_label, None) > TOL) == expected
 
 
 # -- settings --------------------------------------------------------------------------------------
@@ -331,6 +435,23 @@ def test_run_key_changes_with_what_changes_scores(tiny_models):
     assert load_zeroshot(settings_for(tiny_models["nli_distilbert"])).run_key != key
 
 
+def test_changed_template_never_reuses_cached_scores(nli_models, pipes, monkeypatch):
+    cache = MemoryScoreCache()
+    first = load_zeroshot(settings_for(nli_models["nli_ent1"]))
+    first.score(SHORT, cache=cache)
+    for change in ({"template": "Tweet: {} {target}!"}, {"target": "Bernie Sanders"}):
+        engine = load_zeroshot(settings_for(nli_models["nli_ent1"], **change))
+        seen = count_pairs(engine, monkeypatch)
+        scores = engine.score(SHORT, cache=cache).scores
+        assert sum(seen) == len(SHORT) * len(LABELS), change  # scored anew, none reused
+        hypothesis = fill_target(change.get("template", TEMPLATE), change.get("target", TARGET))
+        ref = [
+            [dict(zip(r["labels"], r["scores"], strict=True))[p] for p in PHRASES]
+            for r in (pipes["nli_ent1"](t, PHRASES, hypothesis_template=hypothesis) for t in SHORT)
+        ]
+        assert np.abs(scores - np.array(ref)).max() < TOL, change
+
+
 def count_pairs(engine, monkeypatch) -> list[int]:
     seen: list[int] = []
     forward = engine._forward
@@ -345,11 +466,16 @@ def count_pairs(engine, monkeypatch) -> list[int]:
 
 def test_identical_texts_scored_once(tiny_models, monkeypatch):
     engine = load_zeroshot(settings_for(tiny_models["nli_bert"], batch_size=4))
+    # Lengths differ, so the length-sorted loop finishes them out of input order.
+    texts = ["a tweet", SHORT[1], "a tweet", "other", SHORT[1], "a tweet"]
+    alone = {t: engine.score([t]).scores[0] for t in set(texts)}
     seen = count_pairs(engine, monkeypatch)
-    res = engine.score(["a tweet", "other", "a tweet", "a tweet"])
-    assert sum(seen) == 2 * len(LABELS)
-    assert np.array_equal(res.scores[0], res.scores[2]) and res.labels[0] == res.labels[3]
-    assert res.scores.shape == (4, 3)
+    res = engine.score(texts)
+    assert res.scores.shape == (len(texts), len(LABELS))  # one row per input row
+    assert sum(seen) == 3 * len(LABELS)  # each distinct text once
+    for row, t in zip(res.scores, texts, strict=True):  # ...and each row is its own text's
+        np.testing.assert_allclose(row, alone[t], atol=1e-6, err_msg=t)
+    assert res.labels[0] == res.labels[2] == res.labels[5]
 
 
 def test_cache_written_per_batch_and_reused(tiny_models, monkeypatch):
@@ -467,7 +593,13 @@ def test_plain_encoder_refused_naming_the_offline_method(tiny_models, which, mon
 
 
 def test_hub_id_offline_fails_fast_without_network(monkeypatch):
-    assert zs_mod.resolve_model is not None
+    asked = []  # the loader asks the shared resolver, which fails fast, before any download
+
+    def resolver(spec, *a, **k):
+        asked.append(spec)
+        return resolve_model(spec, *a, **k)
+
+    monkeypatch.setattr(zs_mod, "resolve_model", resolver)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
     def no_network(*a, **k):
@@ -481,6 +613,7 @@ def test_hub_id_offline_fails_fast_without_network(monkeypatch):
     assert time.perf_counter() - t0 < 5
     assert "HF_HUB_OFFLINE is set" in str(err.value)
     assert "someone/an-nli-model-nobody-cached" in str(err.value)
+    assert asked == ["someone/an-nli-model-nobody-cached"]
 
 
 def test_nli_without_model_says_what_to_do():

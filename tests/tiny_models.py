@@ -1,6 +1,6 @@
 """Tiny random Hugging Face models built locally, for tests, the browser test and smoke runs.
 
-Nothing is downloaded: a WordPiece tokenizer is trained on a few sentences, and BERT- and
+Nothing is downloaded: a WordPiece tokenizer is made from a few sentences, and BERT- and
 DistilBERT-shaped models (hidden size 32, two layers) are initialised from a seed. Classifier heads
 and all weights are drawn wide (std 0.5-1.0) so scores spread across labels: with a default head every label scores
 ~1/3 and a wrong engine would pass by accident.
@@ -14,6 +14,23 @@ import sys
 from pathlib import Path
 
 NLI_LABELS = {0: "contradiction", 1: "neutral", 2: "entailment"}
+
+# NLI models whose entailment label is not last, named in other cases and orders: the pipeline
+# takes the first label2id key starting with "entail" (any case) as entailment and index 0 as
+# contradiction, or -1 when entailment is 0. With entailment always at 2 (NLI_LABELS) an engine
+# with a wrong contradiction index, or a fixed entailment index, would still equal the pipeline.
+# name: (arch, id2label, seed); head_std 0.2 as for NLI_LABELS (wider saturates nli_binary's
+# multi-label scores near 0).
+NLI_VARIANTS = {
+    # entailment 0: contradiction is index -1 (2), not 0
+    "nli_ent0": ("bert", {0: "ENTAILMENT", 1: "Neutral", 2: "CONTRADICTION"}, 11),
+    # entailment 1, contradiction 0
+    "nli_ent1": ("distilbert", {0: "contradiction", 1: "Entailment", 2: "neutral"}, 12),
+    # entailment 2 but neutral first: the pipeline's "contradiction" (index 0) is neutral here
+    "nli_ent2": ("bert", {0: "neutral", 1: "contradiction", 2: "ENTAILMENT"}, 13),
+    # two classes, entailment 0 (RTE/QNLI style): contradiction -1 is not_entailment
+    "nli_binary": ("distilbert", {0: "entailment", 1: "not_entailment"}, 20),
+}
 
 _CORPUS = [
     "This tweet is against the four day work week.",
@@ -31,22 +48,42 @@ _CORPUS = [
 ]
 
 
+_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def fixed_vocab() -> dict[str, int]:
+    """A WordPiece vocabulary that is the same in every process: the specials, every character
+    of the corpus alone and as a continuation ("##x"), and every word of the corpus whole.
+
+    Not trained: `WordPieceTrainer` breaks ties in hash order, which Rust seeds per process, so a
+    trained vocabulary (and with it every token id, and so a random model's scores) changed from
+    one test session to the next, and a score-spread check passed or failed by chance.
+    """
+    from tokenizers import normalizers, pre_tokenizers
+
+    norm = normalizers.BertNormalizer(lowercase=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words = sorted(
+        {w for line in _CORPUS for w, _ in pre.pre_tokenize_str(norm.normalize_str(line))}
+    )
+    chars = sorted({c for w in words for c in w})
+    tokens = [*_SPECIALS, *chars, *(f"##{c}" for c in chars), *words]
+    return {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+
+
 def build_tokenizer(out_dir: str | Path, token_type_ids: bool = False):
-    """Train a small lowercase WordPiece tokenizer and save it as a fast BERT-style tokenizer.
+    """A small lowercase WordPiece tokenizer (`fixed_vocab`) saved as a fast BERT-style tokenizer.
 
     `token_type_ids=True` makes it return segment ids for pairs, as BERT's own tokenizer (and the
     bundled MiniLM's) does; DistilBERT takes none, so its tokenizer must not return them.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
     from transformers import PreTrainedTokenizerFast
 
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok = Tokenizer(models.WordPiece(fixed_vocab(), unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(_CORPUS * 4, WordPieceTrainer(vocab_size=400, special_tokens=specials))
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -149,7 +186,18 @@ def build_all(root: str | Path) -> dict[str, Path]:
     }
 
 
+def build_nli_variants(root: str | Path, head_std: float = 0.2) -> dict[str, Path]:
+    """The NLI_VARIANTS models under `root`; returns their folders by name."""
+    root = Path(root)
+    return {
+        name: build_model(
+            root / name.replace("_", "-"), arch, id2label, seed=seed, head_std=head_std
+        )
+        for name, (arch, id2label, seed) in NLI_VARIANTS.items()
+    }
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-models")
-    for name, path in build_all(target).items():
+    for name, path in {**build_all(target), **build_nli_variants(target)}.items():
         print(f"{name}\t{path}")

@@ -1,12 +1,24 @@
 """The annotation card (a fragment: only it reruns on a key press) and table mode.
 
-Every label button's key and callback carry the id of the item it was drawn with: a key press
-that reaches the server after the card moved on hits a button that no longer exists and labels
-nothing, so a fast second press never labels a tweet the person has not seen.
+A label goes to the tweet that was on screen when its key was pressed, or nowhere, visibly:
+
+- Each card-changing button (labels, Skip, Undo) carries the item it shows and the card it was
+  drawn on (`card`: a number that changes whenever the card moves to another tweet). Its callback
+  acts on that item, and only while that card is still the sitting's card; a press that reaches
+  the server after the card moved on is refused and the card says so ("1 key ignored: ...").
+- Streamlit runs fragment reruns one at a time and coalesces those requested meanwhile: presses of
+  different buttons then reach their callbacks together, in widget order rather than press order,
+  and two presses of one button merge into one. So the browser lets one card key (or click)
+  through per drawing of the card (KEY_GATE_JS; the buttons' keys carry the drawing's number) and
+  ignores, with a notice, the keys pressed before the next drawing is on screen.
+
+Table mode keys every edit by the item id its row showed when drawn (the editor's key names the
+rows it was drawn with), so a page that shifts under the person never moves a label.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from typing import Any
@@ -15,27 +27,136 @@ import streamlit as st
 
 from labeler.db.projects import Project
 from labeler.db.store import Store
-from ui.common import user_errors
+from labeler.errors import LabelerError
+from ui.common import plain, show_error
 
 CARD_CSS = """<style>
 .st-key-ann_card [data-testid="stText"] { font-size: 1.6rem; line-height: 1.5; }
 .st-key-ann_card { padding: 0.5rem 0.25rem; }
+.st-key-ann_key_gate { display: none; }
 </style>"""
 SHORTCUTS = [str(i) for i in range(1, 10)]
 SHOW_TIMING = os.environ.get("TWEET_LABELER_TIMING") == "1"
+PAGE_ROWS = 50
+
+# The browser's half of "one key per card": a key (1-9, S, Z) or click on a card button passes
+# only if that button belongs to a newer drawing of the card than the last one that passed; it
+# clicks the button now on screen itself (a just-replaced button's shortcut can still be bound
+# for a frame). Static code: no user data is ever put into it.
+KEY_GATE_JS = """
+export default function () {
+  const gate = (window.__annKeyGate ||= { sent: null, ignored: 0, total: 0, timer: 0 });
+  const ACTION = /(?:^|\\s)st-key-ann_(label|skip|undo)_(\\d+)(?:_(\\d+))?(?=\\s|$)/;
+  const parse = (el) => {
+    const m = el && typeof el.className === "string" && el.className.match(ACTION);
+    return m ? { kind: m[1], draw: m[2], j: m[3] } : null;
+  };
+  const find = (key) => {
+    const kind = key === "s" ? "skip" : key === "z" ? "undo" : "label";
+    const j = kind === "label" ? String(Number(key) - 1) : undefined;
+    for (const el of document.querySelectorAll('[class*="st-key-ann_"]')) {
+      const a = parse(el);
+      if (!a || a.kind !== kind || a.j !== j) continue;
+      const button = el.querySelector("button");
+      if (button && !button.disabled && button.offsetParent !== null) return { draw: a.draw, button };
+    }
+    return null;
+  };
+  const refuse = () => {
+    gate.ignored += 1;
+    gate.total += 1;
+    let note = document.getElementById("ann-key-notice");
+    if (!note) {
+      note = document.createElement("div");
+      note.id = "ann-key-notice";
+      note.setAttribute("role", "status");
+      note.setAttribute("aria-live", "polite");
+      Object.assign(note.style, {
+        position: "fixed", top: "4.5rem", left: "50%", transform: "translateX(-50%)",
+        zIndex: "1000100", padding: "0.5rem 1rem", borderRadius: "0.5rem",
+        background: "#8a4b00", color: "#fff", font: "600 1rem sans-serif",
+        boxShadow: "0 2px 10px rgba(0,0,0,.35)", pointerEvents: "none",
+      });
+      document.body.appendChild(note);
+    }
+    const n = gate.ignored;
+    note.textContent = `${n} key${n === 1 ? "" : "s"} ignored: the card had not caught up`;
+    note.dataset.total = String(gate.total);
+    note.hidden = false;
+    clearTimeout(gate.timer);
+    gate.timer = setTimeout(() => { note.hidden = true; gate.ignored = 0; }, 2500);
+  };
+  const onKey = (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const key = typeof e.key === "string" ? e.key.toLowerCase() : "";
+    if (!/^([1-9]|s|z)$/.test(key)) return;
+    const t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    const hit = find(key);
+    if (!hit) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    if (hit.draw === gate.sent) return refuse();
+    gate.sent = hit.draw;
+    hit.button.click();
+  };
+  const onClick = (e) => {
+    if (!e.isTrusted || !(e.target instanceof Element)) return;
+    const button = e.target.closest("button");
+    const a = button && parse(button.closest('[class*="st-key-ann_"]'));
+    if (!a) return;
+    if (a.draw === gate.sent) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      return refuse();
+    }
+    gate.sent = a.draw;
+  };
+  window.addEventListener("keydown", onKey, true);
+  window.addEventListener("click", onClick, true);
+  return () => {
+    window.removeEventListener("keydown", onKey, true);
+    window.removeEventListener("click", onClick, true);
+  };
+}
+"""
+_key_gate = st.components.v2.component("tweet_labeler.annotate_key_gate", js=KEY_GATE_JS)
+
+
+def key_gate() -> None:
+    """Mount the browser's key gate (invisible) next to the card."""
+    _key_gate(key="ann_key_gate")
 
 
 def _sitting() -> dict[str, Any]:
-    return st.session_state.setdefault("ann_sitting", {"current": None, "exclude": [], "sig": None})
+    return st.session_state.setdefault(
+        "ann_sitting", {"current": None, "exclude": [], "sig": None, "card": 0, "draw": 0}
+    )
+
+
+def _move(sitting: dict[str, Any], current: int | None) -> None:
+    """The card moves to another tweet (None: the queue's next): presses drawn before are stale."""
+    sitting["current"] = current
+    sitting["card"] += 1
 
 
 def _advance(sitting: dict[str, Any], item_id: int, keep_out: bool) -> None:
     if keep_out and item_id not in sitting["exclude"]:
         sitting["exclude"].append(item_id)
-    sitting["current"] = None
+    _move(sitting, None)
 
 
-def _on_label(store: Store, item_id: int, label: str, who: str, keep_out: bool) -> None:
+def _stale(card: int) -> bool:
+    """Whether a press was made on a card that has moved on since; counted for the notice."""
+    if card == _sitting()["card"]:
+        return False
+    st.session_state["ann_ignored"] = st.session_state.get("ann_ignored", 0) + 1
+    return True
+
+
+def _on_label(store: Store, item_id: int, card: int, label: str, who: str, keep_out: bool) -> None:
+    if _stale(card):
+        return
     started = time.perf_counter()
     store.labels.add(item_id, label, annotator=who, source="human")
     st.session_state["ann_callback_s"] = time.perf_counter() - started
@@ -43,12 +164,16 @@ def _on_label(store: Store, item_id: int, label: str, who: str, keep_out: bool) 
     _advance(_sitting(), item_id, keep_out)
 
 
-def _on_skip(item_id: int) -> None:
+def _on_skip(item_id: int, card: int) -> None:
+    if _stale(card):
+        return
     _advance(_sitting(), item_id, keep_out=True)
     st.session_state["ann_flash"] = "Skipped for now."
 
 
-def _on_undo(store: Store, project_id: int, who: str) -> None:
+def _on_undo(store: Store, project_id: int, who: str, card: int) -> None:
+    if _stale(card):
+        return
     item_id = store.labels.undo(project_id, who)
     sitting = _sitting()
     if item_id is None:
@@ -56,7 +181,7 @@ def _on_undo(store: Store, project_id: int, who: str) -> None:
         return
     if item_id in sitting["exclude"]:
         sitting["exclude"].remove(item_id)
-    sitting["current"] = item_id
+    _move(sitting, item_id)
     st.session_state["ann_flash"] = "Undone: the tweet is back."
 
 
@@ -68,38 +193,54 @@ def _on_comment(store: Store, item_id: int) -> None:
     store.items.set_comment(item_id, st.session_state.get("ann_comment", ""))
 
 
+def _item(store: Store, item_id: int | None) -> dict[str, Any] | None:
+    if item_id is None:
+        return None
+    try:
+        return store.items.get(item_id)
+    except LabelerError:  # deleted meanwhile
+        return None
+
+
 @st.fragment
 def annotation_card(store: Store, project: Project, who: str, queue: dict[str, Any]) -> None:
     started = time.perf_counter()
     sitting = _sitting()
     sig = repr(sorted(queue.items()))
     if sitting["sig"] != sig:
-        sitting.update(current=None, exclude=[], sig=sig)
-    item = None
-    if sitting["current"] is not None:
-        item = store.items.get(sitting["current"])
+        sitting.update(exclude=[], sig=sig)
+        _move(sitting, None)
+    item = _item(store, sitting["current"])
     if item is None:
         item = store.queue.next(project.id, exclude=sitting["exclude"], **queue)
-        sitting["current"] = item["id"] if item else None
+        if (item["id"] if item else None) != sitting["current"]:
+            _move(sitting, item["id"] if item else None)
+    sitting["draw"] += 1
+    draw = sitting["draw"]  # in the buttons' keys: the browser's gate sees each new drawing
+    card = sitting["card"]  # in their callbacks: which card they were pressed on
 
     counts = store.items.progress(project.id, who)
-    flash = st.session_state.pop("ann_flash", None)
-    # One markdown element for counter and last action: every element is paint time per key press.
-    st.markdown(
+    line = [
         f"**{counts['labelled']:,} of {counts['items']:,} labelled**, {counts['today']:,} today "
-        f"by {who} · held-out labelled: {counts['heldout_labelled']:,}"
-        + (f" · _{flash}_" if flash else "")
-    )
+        f"by {plain(who)} · held-out labelled: {counts['heldout_labelled']:,}"
+    ]
+    if flash := st.session_state.pop("ann_flash", None):
+        line.append(f"_{plain(flash)}_")
+    if ignored := st.session_state.pop("ann_ignored", 0):
+        word = "key" if ignored == 1 else "keys"
+        line.append(f"**:orange[{ignored:d} {word} ignored: the card had not caught up]**")
+    # One markdown element for counter and last action: every element is paint time per key press.
+    st.markdown(" · ".join(line))
     if item is None:
         st.success(
             "Nothing left in this queue. Change the filter in the sidebar, or train a model."
         )
         st.button(
             "Undo last label",
-            key="ann_undo_end",
+            key=f"ann_undo_{draw}",
             shortcut="Z",
             on_click=_on_undo,
-            args=(store, project.id, who),
+            args=(store, project.id, who, card),
         )
         return
 
@@ -111,44 +252,46 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
     keep_out = queue.get("where") != "unlabelled"
     with st.container(border=True, key="ann_card"):
         st.text(item["text"])  # tweet text is data: never markdown, never HTML
-    meta = [f"#{item['ext_id']}" if item.get("ext_id") else f"item {item_id}"]
-    suggestion = None
+    # names, ids and labels are the user's: plain() keeps them literal in this Markdown line
+    meta = [f"#{plain(str(item['ext_id']))}" if item.get("ext_id") else f"item {item_id:d}"]
     if item["split"] == "heldout":
         meta.append("held-out test item: labelled blind, no suggestion shown")
     elif queue.get("run_id") is not None:
+        # the model's guess is a note beside the tweet; every label button looks the same
         suggestion = store.predictions.get(queue["run_id"], item_id)
         if suggestion:
-            meta.append(f"suggestion: **{suggestion['label']}** ({suggestion['score']:.0%})")
+            meta.append(f"suggestion: **{plain(suggestion['label'])}** ({suggestion['score']:.0%})")
     if item.get("label"):
-        meta.append(f"current label: **{item['label']}** ({item['label_source']})")
+        meta.append(
+            f"current label: **{plain(item['label'])}** ({plain(item['label_source'] or '')})"
+        )
     st.markdown(" · ".join(meta))
 
     cols = st.columns(len(project.labels))
     for j, (col, label) in enumerate(zip(cols, project.labels)):
         col.button(
-            label,
-            key=f"ann_label_{item_id}_{j}",
+            plain(label),
+            key=f"ann_label_{draw}_{j}",
             shortcut=SHORTCUTS[j] if j < 9 else None,
-            type="primary" if suggestion and suggestion["label"] == label else "secondary",
             on_click=_on_label,
-            args=(store, item_id, label, who, keep_out),
+            args=(store, item_id, card, label, who, keep_out),
             width="stretch",
         )
     a, b, c, d = st.columns([1, 1, 1, 3])
     a.button(
         "Skip",
-        key="ann_skip",
+        key=f"ann_skip_{draw}",
         shortcut="S",
         on_click=_on_skip,
-        args=(item_id,),
+        args=(item_id, card),
         width="stretch",
     )
     b.button(
         "Undo",
-        key="ann_undo",  # stable: undo does not depend on the tweet on screen
+        key=f"ann_undo_{draw}",
         shortcut="Z",
         on_click=_on_undo,
-        args=(store, project.id, who),
+        args=(store, project.id, who, card),
         width="stretch",
     )
     c.toggle("Unsure", key="ann_unsure", on_change=_on_unsure, args=(store, item_id))
@@ -165,6 +308,66 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         st.caption(f"server: {spent * 1e3:.1f} ms")
 
 
+# -- table mode ---------------------------------------------------------------------------------
+
+
+def _unsaved(project_id: int) -> dict[int, str]:
+    """Labels picked in the table and not saved yet, by item id (they outlive a redrawn table)."""
+    return st.session_state.setdefault("ann_table_unsaved", {}).setdefault(project_id, {})
+
+
+def _collect_edits(project_id: int) -> dict[int, str]:
+    """Fold the drawn editor's edits into the unsaved labels: the editor reports row positions,
+    which name the items its rows showed when it was drawn (kept with its key)."""
+    unsaved = _unsaved(project_id)
+    drawn = st.session_state.get("ann_table_drawn")
+    if not drawn or drawn["project"] != project_id:
+        return unsaved
+    ids = drawn["ids"]
+    edits = (st.session_state.get(drawn["key"]) or {}).get("edited_rows") or {}
+    for row, values in edits.items():
+        if "label" not in values or not 0 <= int(row) < len(ids):
+            continue
+        if values["label"] is None:
+            unsaved.pop(ids[int(row)], None)
+        else:
+            unsaved[ids[int(row)]] = values["label"]
+    return unsaved
+
+
+def _fresh_editor() -> None:
+    """The next table is a new editor: the browser drops the edits its old one still holds."""
+    st.session_state["ann_table_version"] = st.session_state.get("ann_table_version", 0) + 1
+    st.session_state["ann_table_drawn"] = None
+
+
+def _on_save(store: Store, project_id: int, who: str) -> None:
+    changes = _collect_edits(project_id)
+    try:
+        saved = store.labels.apply_edits(project_id, dict(changes), annotator=who)
+    except LabelerError as exc:
+        st.session_state["ann_table_error"] = str(exc)
+        return
+    changes.clear()
+    _fresh_editor()
+    st.session_state["ann_save_flash"] = f"Saved {saved:,} label(s)."
+
+
+def _on_discard(project_id: int) -> None:
+    _unsaved(project_id).clear()
+    _fresh_editor()
+
+
+def _on_accept(store: Store, project_id: int, run_id: int, who: str) -> None:
+    threshold = st.session_state["ann_threshold"]
+    accepted, audit = store.labels.accept_suggestions(project_id, run_id, threshold, annotator=who)
+    _fresh_editor()
+    st.session_state["ann_accept_flash"] = (
+        f"Accepted {accepted:,}; {audit:,} queued for your audit (Show: "
+        "'Accepted suggestions to audit')."
+    )
+
+
 def table_mode(store: Store, project: Project, who: str, queue: dict[str, Any]) -> None:
     run_id = queue.get("run_id")
     if run_id is not None:
@@ -172,63 +375,93 @@ def table_mode(store: Store, project: Project, who: str, queue: dict[str, Any]) 
         threshold = st.slider(
             "Accept every suggestion at or above", 0.5, 1.0, 0.9, 0.01, key="ann_threshold"
         )
-        n = store.labels.acceptable(project.id, run_id, threshold)
+        n = store.labels.acceptable(project.id, run_id, threshold)  # after any accept: what's left
         st.write(
             f"{n:,} unlabelled pool tweets would get their suggested label (stored as "
             "'accepted-suggestion'; held-out tweets are never touched; 5% are queued for audit)."
         )
-        if st.button(f"Accept {n:,} suggestions", disabled=n == 0, key="ann_accept"):
-            accepted, audit = store.labels.accept_suggestions(
-                project.id, run_id, threshold, annotator=who
-            )
-            st.success(
-                f"Accepted {accepted:,}; {audit:,} queued for your audit (Show: "
-                "'Accepted suggestions to audit')."
-            )
+        st.button(
+            f"Accept {n:,} suggestions",
+            disabled=n == 0,
+            key="ann_accept",
+            on_click=_on_accept,
+            args=(store, project.id, run_id, who),
+        )
+        if done := st.session_state.pop("ann_accept_flash", None):
+            st.success(plain(done))
     st.subheader("Correct many at once")
-    page = st.number_input("Page (50 tweets each)", min_value=1, value=1, key="ann_page")
+    page = st.number_input(
+        f"Page ({PAGE_ROWS:d} tweets each)", min_value=1, value=1, key="ann_page"
+    )
+    unsaved = _collect_edits(project.id)
     df = store.items.page(
         project.id,
         where=queue["where"],
         label=queue["label"],
         search=queue["search"],
         run_id=run_id,
-        offset=(page - 1) * 50,
-        limit=50,
+        offset=(page - 1) * PAGE_ROWS,
+        limit=PAGE_ROWS,
     )
     if df.empty:
         st.info("No tweets match these filters.")
-        return
-    if "suggestion" in df:  # held-out items are labelled blind
-        blind = df["split"] == "heldout"
-        df.loc[blind, ["suggestion", "confidence"]] = None
-    view = df[[c for c in ["id", "text", "split", "suggestion", "confidence", "label"] if c in df]]
-    st.data_editor(
-        view,
-        key="ann_table",
-        hide_index=True,
-        num_rows="fixed",
+    else:
+        if "suggestion" in df:  # held-out items are labelled blind
+            blind = df["split"] == "heldout"
+            df.loc[blind, ["suggestion", "confidence"]] = None
+        picked = df["id"].map(unsaved)  # unsaved picks show on their tweets, wherever they are now
+        df.loc[picked.notna(), "label"] = picked[picked.notna()]
+        ids = [int(i) for i in df["id"]]
+        digest = hashlib.blake2b(repr(ids).encode(), digest_size=6).hexdigest()
+        key = f"ann_table_{st.session_state.get('ann_table_version', 0)}_{digest}"
+        st.session_state["ann_table_drawn"] = {"project": project.id, "key": key, "ids": ids}
+        # the tweet whole and the label beside it; the row's id and split at the far end
+        columns = ["text", "label", "suggestion", "confidence", "split", "id"]
+        view = df[[c for c in columns if c in df]]
+        st.data_editor(
+            view,
+            key=key,
+            hide_index=True,
+            num_rows="fixed",
+            width="stretch",
+            height=36 + 6 * 96,  # six tweets at a time
+            row_height=96,  # room for a whole tweet (up to 280 characters) to wrap
+            disabled=[c for c in view.columns if c != "label"],
+            column_config={
+                "text": st.column_config.TextColumn("text", width=520),
+                "label": st.column_config.SelectboxColumn(
+                    "label", options=project.labels, width="small"
+                ),
+                "suggestion": st.column_config.TextColumn("suggestion", width="small"),
+                "confidence": st.column_config.ProgressColumn(
+                    "confidence", min_value=0, max_value=1, format="percent", width="small"
+                ),
+                "split": st.column_config.TextColumn("split", width="small"),
+                "id": st.column_config.NumberColumn("id", width="small"),
+            },
+        )
+    elsewhere = len(set(unsaved) - set(df["id"].astype(int)))
+    save, discard = st.columns([1, 1])
+    save.button(
+        f"Save {len(unsaved):,} change(s)",
+        disabled=not unsaved,
+        key="ann_save_table",
+        type="primary",
+        on_click=_on_save,
+        args=(store, project.id, who),
         width="stretch",
-        disabled=[c for c in view.columns if c != "label"],
-        column_config={
-            "label": st.column_config.SelectboxColumn("label", options=project.labels),
-            "confidence": st.column_config.ProgressColumn(
-                "confidence", min_value=0, max_value=1, format="percent"
-            ),
-            "text": st.column_config.TextColumn("text", width="large"),
-        },
     )
-    edits = st.session_state.get("ann_table", {}).get("edited_rows", {})
-    changes = {
-        int(view.iloc[int(row)]["id"]): vals.get("label")
-        for row, vals in edits.items()
-        if "label" in vals
-    }
-    if st.button(
-        f"Save {len(changes)} change(s)", disabled=not changes, key="ann_save_table", type="primary"
-    ):
-        with user_errors():
-            saved = store.labels.apply_edits(project.id, changes, annotator=who)
-            st.session_state.pop("ann_table", None)
-            st.success(f"Saved {saved} label(s).")
-            st.rerun()
+    discard.button(
+        "Discard unsaved changes",
+        disabled=not unsaved,
+        key="ann_discard_table",
+        on_click=_on_discard,
+        args=(project.id,),
+        width="stretch",
+    )
+    if elsewhere:
+        st.caption(f"{elsewhere:,} of the unsaved changes are on tweets not shown on this page.")
+    if error := st.session_state.pop("ann_table_error", None):
+        show_error(error)
+    if done := st.session_state.pop("ann_save_flash", None):
+        st.success(plain(done))

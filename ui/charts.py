@@ -11,6 +11,12 @@ import plotly.graph_objects as go
 FONT = 16
 
 
+def plot_text(value: Any) -> str:
+    """User text (labels, model names) as literal text in a chart: plotly reads <b>, <br> and
+    <a href=...> in tick labels, legends and titles, and shows &lt; &gt; &amp; as < > &."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _style(fig: go.Figure, height: int = 380, **layout: Any) -> go.Figure:
     fig.update_layout(
         height=height,
@@ -45,10 +51,11 @@ def confusion_heatmap(
     matrix: list[list[float]], labels: list[str], normalized: bool = False
 ) -> go.Figure:
     """Rows gold, columns predicted, each cell annotated (counts or row shares)."""
+    shown = [plot_text(lab) for lab in labels]
     fig = px.imshow(
         matrix,
-        x=labels,
-        y=labels,
+        x=shown,
+        y=shown,
         text_auto=".2f" if normalized else "d",
         color_continuous_scale="Blues",
         zmin=0,
@@ -69,7 +76,8 @@ def confusion_heatmap(
 
 def roc_curve(curve: dict[str, list[float]], auc: float, positive: str) -> go.Figure:
     fig = px.area(
-        x=curve["fpr"], y=curve["tpr"], title=f"ROC curve (AUC {auc:.3f}, positive: {positive})",
+        x=curve["fpr"], y=curve["tpr"],
+        title=f"ROC curve (AUC {auc:.3f}, positive: {plot_text(positive)})",
         labels={"x": "false positive rate", "y": "true positive rate"},
     )  # fmt: skip
     fig.add_shape(type="line", line=dict(dash="dash", color="grey"), x0=0, x1=1, y0=0, y1=1)
@@ -79,7 +87,7 @@ def roc_curve(curve: dict[str, list[float]], auc: float, positive: str) -> go.Fi
 def pr_curve(curve: dict[str, list[float]], auc: float, positive: str) -> go.Figure:
     fig = px.line(
         x=curve["recall"], y=curve["precision"],
-        title=f"Precision-recall curve (AP {auc:.3f}, positive: {positive})",
+        title=f"Precision-recall curve (AP {auc:.3f}, positive: {plot_text(positive)})",
         labels={"x": "recall", "y": "precision"},
     )  # fmt: skip
     return _style(fig, 380, xaxis_range=[0, 1], yaxis_range=[0, 1.02])
@@ -88,6 +96,7 @@ def pr_curve(curve: dict[str, list[float]], auc: float, positive: str) -> go.Fig
 def comparison_bars(long: pd.DataFrame, score: str = "macro_f1") -> go.Figure:
     """Zero-shot vs each fine-tuned model on the same items: grouped bars of one score."""
     name = {"macro_f1": "macro-F1", "accuracy": "accuracy", "mcc": "MCC"}.get(score, score)
+    long = long.assign(model=long["model"].map(plot_text))
     fig = px.bar(
         long, x="model", y=score, color="system", barmode="group", text_auto=".2f",
         title=f"{name} on the same held-out tweets", hover_data=["items"],
@@ -99,7 +108,7 @@ def comparison_bars(long: pd.DataFrame, score: str = "macro_f1") -> go.Figure:
 
 def label_bars(counts: pd.Series, title: str) -> go.Figure:
     fig = px.bar(
-        x=counts.index, y=counts.values, text_auto=True, title=title,
+        x=[plot_text(lab) for lab in counts.index], y=counts.values, text_auto=True, title=title,
         labels={"x": "label", "y": "tweets"},
     )  # fmt: skip
     return _style(fig, 320)
@@ -108,7 +117,8 @@ def label_bars(counts: pd.Series, title: str) -> go.Figure:
 def score_bars(scores: dict[str, float]) -> go.Figure:
     """One tweet's score per label (Pre-label's "Try a tweet")."""
     fig = px.bar(
-        x=list(scores), y=list(scores.values()), range_y=[0, 1], text_auto=".2f",
+        x=[plot_text(lab) for lab in scores], y=list(scores.values()), range_y=[0, 1],
+        text_auto=".2f",
         labels={"x": "label", "y": "score"},
     )  # fmt: skip
     return _style(fig, 300)

@@ -19,6 +19,7 @@ from labeler.db.projects import Project
 from labeler.db.store import Store, open_store
 from labeler.durations import format_duration
 from labeler.errors import LabelerError
+from labeler.models.policy import ModelPolicy
 from labeler.sample import ensure_sample
 
 PAGES = {
@@ -99,7 +100,7 @@ def require_project(store: Store) -> Project:
 def require_items(store: Store, project: Project) -> int:
     n = store.items.count(project.id)
     if n == 0:
-        st.info(f"Project “{project.name}” has no tweets yet: import some on the Data page.")
+        st.info(f"Project “{plain(project.name)}” has no tweets yet: import some on the Data page.")
         st.page_link(PAGES["data"], label="Go to Data", icon="📥")
         st.stop()
     return n
@@ -144,6 +145,11 @@ def plain(text: str) -> str:
 
 
 def show_error(text: str) -> None:
+    """An error as literal text; on a server with sign-in on, without its absolute paths."""
+    try:
+        text = ModelPolicy.from_env().redact(text)
+    except OSError:  # a workspace that cannot be created: nothing of it to hide
+        pass
     st.error(plain(text), icon="⚠️")
 
 

@@ -12,7 +12,8 @@ import streamlit as st
 
 from labeler.db.store import Store
 from labeler.jobs.runner import cancel_job, effective_status, is_live
-from ui.common import fmt_duration
+from labeler.models.policy import ModelPolicy
+from ui.common import fmt_duration, plain
 
 
 def _latest(store: Store, project_id: int, kind: str) -> dict[str, Any] | None:
@@ -32,11 +33,11 @@ def _draw(store: Store, project_id: int, kind: str, unit: str, rate_unit: str) -
         st.session_state[key] = run["id"]
         total, done = run["total"] or 0, run["done"] or 0
         frac = done / total if total else 0.0
-        rate = f"{run['rate']:.1f} {rate_unit}/s" if run.get("rate") else "measuring speed…"
-        eta = fmt_duration(run.get("eta_s"))
+        rate = f"{run['rate']:.1f} {plain(rate_unit)}/s" if run.get("rate") else "measuring speed…"
         st.progress(
             min(frac, 1.0),
-            text=f"{run.get('message') or 'Working…'} — {done:,} of {total:,} · {rate} · ETA {eta}",
+            text=f"{plain(run.get('message') or 'Working…')} — {done:,} of {total:,} · {rate} · "
+            f"ETA {fmt_duration(run.get('eta_s'))}",
         )
         if st.button("Cancel", key=f"job_cancel_{kind}_{run['id']}"):
             cancel_job(store, run["id"])
@@ -46,10 +47,11 @@ def _draw(store: Store, project_id: int, kind: str, unit: str, rate_unit: str) -
         st.session_state.pop(key, None)
         st.rerun(scope="app")
     if status == "failed":
-        st.error(f"Run #{run['id']} failed: {run.get('error') or 'no reason recorded'}", icon="⚠️")
+        reason = ModelPolicy.from_env().redact(run.get("error") or "no reason recorded")
+        st.error(f"Run #{run['id']:d} failed: {plain(reason)}", icon="⚠️")
     elif status == "stopped":
         st.warning(
-            f"Run #{run['id']} stopped without finishing (its process is gone). Start it again"
+            f"Run #{run['id']:d} stopped without finishing (its process is gone). Start it again"
             + (
                 ": nothing half-trained was kept."
                 if kind == "train"
@@ -57,7 +59,7 @@ def _draw(store: Store, project_id: int, kind: str, unit: str, rate_unit: str) -
             )
         )
     elif status == "cancelled":
-        st.info(f"Run #{run['id']} was cancelled. {run.get('message') or ''}")
+        st.info(f"Run #{run['id']:d} was cancelled. {plain(run.get('message') or '')}")
 
 
 def job_panel(

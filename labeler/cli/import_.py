@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def pick_columns(df, args: argparse.Namespace) -> dict[str, str | None]:
     """text, id and label columns: as named (checked), "" for none, else guessed from the file."""
-    from ..io.columns import detect_columns
+    from ..io.columns import detect_columns, no_text_column_message
 
     named = {role: getattr(args, f"{role}_col") for role in ("text", "id", "label")}
     check_columns(df, args.input, **{role: col or None for role, col in named.items()})
@@ -59,10 +59,15 @@ def pick_columns(df, args: argparse.Namespace) -> dict[str, str | None]:
     picked = {
         role: (col if col is not GUESSED else guess[role]) or None for role, col in named.items()
     }
-    if picked["text"] is None:
+    if picked["text"] is None:  # numbers, ids and dates are never taken for the texts
         raise InputError(
-            f"cannot tell which column of '{args.input}' holds the texts; name it with --text-col "
-            f"(columns are: {', '.join(map(str, df.columns))})."
+            no_text_column_message(
+                df,
+                Path(args.input).name,
+                fix="Choose the file that holds the tweets, or add a column with the tweet "
+                "texts; if one of these columns really is the text, name it with --text-col "
+                "(nothing was imported).",
+            )
         )
     taken = {picked["text"]}
     for role in ("id", "label"):  # a guess never takes a column named for another role
@@ -109,10 +114,13 @@ def run(args: argparse.Namespace) -> int:
         f"added: {_n(report.imported, 'tweet')} ({report.heldout} held out for testing, "
         f"{report.labelled} labelled from the file)"
     )
+    # two rules, never mixed up: rows repeating an earlier row of this file (merged by
+    # prepare_items) and texts the project held before this import (skipped by the store)
     print(
         f"merged: {_n(prepared.duplicate_rows + report.already_in_project, 'row')} "
-        f"({prepared.duplicate_rows} repeated in the file, "
-        f"{report.already_in_project} already in the project)"
+        f"({prepared.duplicate_rows} repeated within the file: the exact same text, ignoring "
+        f"spaces around it; {report.already_in_project} already in the project before this "
+        "import: the same text, ignoring case and spacing)"
     )
     rejected = _n(prepared.skipped_empty, "empty row")
     if report.unknown_labels:

@@ -154,5 +154,10 @@ def parse_parquet(data: bytes, name: str) -> tuple[list[str], Columns]:
             f"file '{name}' has columns ({', '.join(header)}) but no rows; choose the file that "
             "holds the tweets"
         )
-    cols = [to_str_list(table.column(j).to_pandas()) for j in range(table.num_columns)]
+    # integer_object_nulls: an int column with a gap would become float64 and round 19-digit
+    # tweet ids (1234567890123456789 -> ...768)
+    cols = [
+        to_str_list(table.column(j).to_pandas(integer_object_nulls=True))
+        for j in range(table.num_columns)
+    ]
     return header, Columns(cols)

@@ -2,7 +2,13 @@
 
 What is written reads back the same with `read_table`: CSV rows end in CRLF so a bare "\\r" in
 a text is quoted, JSON keeps "/" and full-precision numbers, Parquet falls back to text for
-mixed columns, and XLSX keeps texts starting with "=" as text and refuses cells Excel would cut.
+mixed columns, and XLSX refuses cells Excel would cut.
+
+Formulas: a cell starting with = + - @ (or a tab or carriage return) is run as a formula when a
+spreadsheet opens it. XLSX stores every text as text (never a formula), so it is exact and safe.
+CSV/TSV is exact by default (tweets byte for byte, for scripts and re-import); with
+`spreadsheet_safe=True` such text cells and column names get a leading "'" (OWASP's
+CSV-injection rule), which spreadsheets hide and which changes the text.
 """
 
 from __future__ import annotations
@@ -25,16 +31,22 @@ from .cells import cell_str, json_default
 from .formats import EXT_FORMAT, WRITE_FORMATS, guess_format
 
 EXCEL_CELL_LIMIT = 32_767
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 _EXCEL_ILLEGAL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _NESTED = (dict, list, tuple, np.ndarray)
 
 
-def to_bytes(df: pd.DataFrame, fmt: str, *, bom: bool = False) -> bytes:
+def to_bytes(
+    df: pd.DataFrame, fmt: str, *, bom: bool = False, spreadsheet_safe: bool = False
+) -> bytes:
     """The table as file bytes in fmt (csv, tsv, xlsx, jsonl, parquet or json).
 
     `bom` starts CSV/TSV with a UTF-8 byte-order mark, which Excel needs to show emoji and
-    accents right when the file is double-clicked. Values that are dicts or lists (e.g. the
-    `extra` column) are written as JSON text, except in jsonl/json where they stay nested.
+    accents right when the file is double-clicked. `spreadsheet_safe` (CSV/TSV only; XLSX is
+    always safe, the other formats hold no formulas) puts a "'" before every text cell and column
+    name that starts with one of FORMULA_PREFIXES; numbers stay as they are. Values that are
+    dicts or lists (e.g. the `extra` column) are written as JSON text, except in jsonl/json where
+    they stay nested.
     Raises InputError for XLSX when a cell is longer than Excel's 32,767 characters or holds a
     control character Excel cannot store: a truncated or altered export would silently differ
     from the data, and CSV/Parquet keep everything.
@@ -44,9 +56,10 @@ def to_bytes(df: pd.DataFrame, fmt: str, *, bom: bool = False) -> bytes:
     if key in ("csv", "tsv"):
         # CRLF ends rows because csv quotes a cell only for characters of the row terminator: with
         # "\n" alone a text holding a bare "\r" would be written unquoted and split on reading.
-        text = _nested_to_json(df).to_csv(
-            index=False, sep="," if key == "csv" else "\t", lineterminator="\r\n"
-        )
+        flat = _nested_to_json(df)
+        if spreadsheet_safe:
+            flat = _without_formulas(flat)
+        text = flat.to_csv(index=False, sep="," if key == "csv" else "\t", lineterminator="\r\n")
         return (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8")
     if key in ("jsonl", "json"):
         # json.dumps rather than DataFrame.to_json, which writes "/" as "\/", rounds floats to
@@ -74,12 +87,15 @@ def write_table(
     fmt: str | None = None,
     *,
     bom: bool = False,
+    spreadsheet_safe: bool = False,
 ) -> None:
     """Write the table to a path (atomically: a temp file then a rename) or a binary buffer.
 
     fmt defaults to the path's extension; see `to_bytes` for the formats and their rules.
     """
-    data = to_bytes(df, _write_format(fmt, path_or_buffer), bom=bom)
+    data = to_bytes(
+        df, _write_format(fmt, path_or_buffer), bom=bom, spreadsheet_safe=spreadsheet_safe
+    )
     if isinstance(path_or_buffer, str | os.PathLike):
         path = Path(path_or_buffer)
         tmp = path.with_name(path.name + ".part")
@@ -121,6 +137,24 @@ def _nested_to_json(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def spreadsheet_safe_text(v: str) -> str:
+    """`v` as a spreadsheet shows it without running it: "'" before a formula-like start."""
+    return "'" + v if v.startswith(FORMULA_PREFIXES) else v
+
+
+def _without_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy with `spreadsheet_safe_text` applied to text cells and column names."""
+    out = df.copy(deep=False)
+    out.columns = [spreadsheet_safe_text(c) if isinstance(c, str) else c for c in df.columns]
+    for j in range(df.shape[1]):
+        if df.iloc[:, j].dtype == object or isinstance(df.iloc[:, j].dtype, pd.StringDtype):
+            values = df.iloc[:, j].tolist()
+            if any(isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in values):
+                safe = [spreadsheet_safe_text(v) if isinstance(v, str) else v for v in values]
+                out.isetitem(j, pd.Series(safe, index=df.index, dtype=object))
+    return out
+
+
 def _json_values(col: pd.Series) -> list[Any]:
     values = col.tolist()
     return [None if _is_missing(v) else v for v in values]
@@ -155,7 +189,9 @@ def _xlsx_bytes(df: pd.DataFrame) -> bytes:
     import openpyxl
 
     # openpyxl's write-only mode directly: pandas.to_excel goes through the slower normal mode
-    # and would store a text starting with "=" as a formula, which reads back empty.
+    # and would store a text starting with "=" as a formula, which reads back empty. Every text
+    # that a spreadsheet might take for a formula (FORMULA_PREFIXES, column names too) is
+    # written as an explicit text cell.
     names = [str(c) for c in df.columns]
     out = _nested_to_json(df)
     cols = [[_excel_value(v) for v in out.iloc[:, j].tolist()] for j in range(out.shape[1])]
@@ -168,11 +204,12 @@ def _xlsx_bytes(df: pd.DataFrame) -> bytes:
                 _check_excel_text(v, i, names[j])
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("data")
-    ws.append(names)
+    ws.append([_text_cell(ws, n) if n.startswith(FORMULA_PREFIXES) else n for n in names])
     for row in zip(*cols, strict=True):
-        if any(isinstance(v, str) and v.startswith("=") for v in row):
+        if any(isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in row):
             row = [
-                _text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in row
+                _text_cell(ws, v) if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+                for v in row
             ]
         ws.append(row)
     buf = io.BytesIO()

@@ -17,11 +17,13 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlparse
 
 from ..errors import ModelError
 
 BUNDLED = "bundled:all-MiniLM-L6-v2"
+BUNDLED_DISPLAY = "all-MiniLM-L6-v2 (bundled)"
 BUNDLED_ALIASES = {BUNDLED.lower(), "bundled", "minilm", "all-minilm-l6-v2", "bundled-minilm"}
 DEFAULT_TRAIN_HUB_ID = "distilbert-base-uncased"
 HUB_TIMEOUT_S = 3.0
@@ -80,6 +82,16 @@ CURATED_TRAIN = [
         "RoBERTa further trained on tweets (TweetEval's authors).",
     ),
 ]
+
+
+class FolderPolicy(Protocol):
+    """What `resolve_model` asks of a folder policy (labeler.models.policy.ModelPolicy)."""
+
+    restricted: bool
+
+    def allows_folder(self, folder: str | os.PathLike) -> bool: ...
+
+    def refusal(self, spec: str) -> ModelError: ...
 
 
 @dataclass(frozen=True)
@@ -167,15 +179,23 @@ def local_model(
     return ResolvedModel(raw, str(path.resolve()), "local", path.name)
 
 
-def resolve_model(spec: str | os.PathLike | None, *, default: str = BUNDLED) -> ResolvedModel:
-    """Turn a hub id, a folder or the bundled alias into a loadable location, or fail fast."""
+def resolve_model(
+    spec: str | os.PathLike | None, *, default: str = BUNDLED, policy: FolderPolicy | None = None
+) -> ResolvedModel:
+    """Turn a hub id, a folder or the bundled alias into a loadable location, or fail fast.
+
+    With a `policy` that restricts folders (the app with sign-in on, labeler.models.policy), a
+    folder outside the allowed ones is refused before anything reads it, and a name shaped like a
+    hub id is always a hub id, never a folder of the server's working directory.
+    """
     raw = str(spec).strip() if spec not in (None, "") else default
     if raw.lower() in BUNDLED_ALIASES:
-        return ResolvedModel(
-            raw, str(bundled_minilm_path()), "bundled", "all-MiniLM-L6-v2 (bundled)"
-        )
+        return ResolvedModel(raw, str(bundled_minilm_path()), "bundled", BUNDLED_DISPLAY)
+    restricted = policy is not None and policy.restricted
     path = Path(raw).expanduser()
-    if path.is_dir() or path.exists() or _looks_like_path(raw):
+    if _looks_like_path(raw) or (not restricted and (path.is_dir() or path.exists())):
+        if restricted and not policy.allows_folder(path):
+            raise policy.refusal(raw)
         return local_model(
             raw,
             missing=f"Give an existing folder, a hub id such as '{DEFAULT_TRAIN_HUB_ID}', or "
