@@ -1,19 +1,13 @@
 """Predict & export: label tweets with a trained model, download labels, models and the project."""
 
-import hashlib
 from functools import partial
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from labeler.comparison import model_name, trained_models
-from labeler.io.columns import detect_columns, no_text_column_message
+from labeler.comparison import trained_models
 from labeler.io.formats import SUPPORTED
-from labeler.io.read import read_table
-from labeler.io.write import to_bytes
 from labeler.jobs.runner import start_job
-from labeler.models.classifier import load_classifier, predict
 from labeler.project_archive import (
     archive_name,
     export_project,
@@ -31,32 +25,15 @@ from ui.common import (
     require_items,
     require_project,
     select_project,
-    show_error,
     user_errors,
 )
 from ui.jobs_panel import job_panel
-from ui.models import model_policy
+from ui.label_file import label_file_tab
+from ui.models import model_policy, pick_trained_model
 
 in_app(__file__)
 
-FILE_ROWS_LIMIT = 5000  # larger files: the command line, which does not hold up the page
 FORMATS = [ext.lstrip(".") for ext in SUPPORTED]
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _classifier(folder: str):
-    return load_classifier(folder)
-
-
-def _pick_model(runs: list, key: str) -> dict | None:
-    if not runs:
-        st.info("No trained model yet: train one on the Train page.")
-        st.page_link(PAGES["train"], label="Go to Train", icon="🏋️")
-        return None
-    by_id = {r["id"]: r for r in runs}
-    return by_id[
-        st.selectbox("Model", list(by_id), format_func=lambda i: model_name(by_id[i]), key=key)
-    ]
 
 
 store = get_store()
@@ -71,7 +48,7 @@ tab_job, tab_file, tab_get, tab_project = st.tabs(
 )
 
 with tab_job:
-    model = _pick_model(runs, "ex_model")
+    model = pick_trained_model(runs, "ex_model")
     if model is not None:
         unlabelled = n_items - store.items.count_labelled(project.id)
         scope = st.radio(
@@ -103,56 +80,7 @@ with tab_job:
         st.page_link(PAGES["annotate"], label="Review them on Annotate", icon="✍️")
 
 with tab_file:
-    model = _pick_model(runs, "ex_file_model")
-    upload = st.file_uploader(
-        "File of tweets", type=[*FORMATS, "txt", "json"], key="ex_upload", disabled=model is None
-    )
-    df = None
-    if upload is not None and model is not None:
-        with user_errors():
-            df = read_table(upload.getvalue(), upload.name)
-    upload_id = None if upload is None else hashlib.sha256(upload.getvalue()).hexdigest()
-    if df is not None:
-        guess = detect_columns(df).text
-        cols = list(df.columns)
-        if guess is None:  # never label a column of numbers by default
-            show_error(no_text_column_message(df, upload.name))
-        text_col = st.selectbox(
-            "Text column", cols, index=cols.index(guess) if guess in cols else None,
-            key="ex_text_col",
-        )  # fmt: skip
-        folder = model["artifact_path"]
-        if len(df) > FILE_ROWS_LIMIT:
-            st.info(
-                f"{len(df):,} rows is more than this page labels at once ({FILE_ROWS_LIMIT:,}): "
-                "use the command line, or import the file as a project on Data."
-            )
-            shown = Path(folder).name if policy.restricted else folder  # the unzipped folder
-            st.code(f'python -m labeler predict "{shown}" "{upload.name}" -o labelled.csv '
-                    f'--text-col "{text_col}"', language="bash")  # fmt: skip
-        elif st.button(
-            f"Label {len(df):,} rows", type="primary", key="ex_file_go", disabled=text_col is None
-        ):
-            with user_errors():
-                bar = st.progress(0.0, text="Loading the model…")
-                clf = _classifier(folder)
-                preds = predict(
-                    clf, df[text_col].tolist(),
-                    progress=lambda done, n: bar.progress(done / n, text=f"{done:,} of {n:,}"),
-                )  # fmt: skip
-                result = pd.concat([df, preds.to_frame()], axis=1)
-                st.session_state["ex_file_result"] = (upload_id, upload.name, model["id"], result)
-    saved = st.session_state.get("ex_file_result")
-    if saved and saved[0] == upload_id:  # the very file on screen, not one of the same name
-        _, file_name, model_id, result = saved
-        st.caption(f"{len(result):,} rows labelled by model #{model_id:d}; first rows:")
-        st.dataframe(result.head(20), hide_index=True, key="ex_file_preview")
-        fmt = st.selectbox("Format", FORMATS, key="ex_file_fmt")
-        st.download_button(
-            "Download the labelled file", partial(to_bytes, result, fmt),
-            file_name=f"{file_name.rsplit('.', 1)[0]}-labelled.{fmt}", on_click="ignore",
-            key="ex_dl_file", icon="⬇️",
-        )  # fmt: skip
+    label_file_tab(runs, policy)
 
 with tab_get:
     st.markdown("**Tweets with their labels**")
@@ -194,7 +122,7 @@ with tab_get:
         "accepted suggestion.",
     )  # fmt: skip
     st.markdown("**A trained model**")
-    model = _pick_model(runs, "ex_zip_model")
+    model = pick_trained_model(runs, "ex_zip_model")
     if model is not None:
         folder = model["artifact_path"]
         st.download_button(

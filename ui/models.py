@@ -7,6 +7,7 @@ import os
 
 import streamlit as st
 
+from labeler.comparison import model_name
 from labeler.models.policy import ModelPolicy
 from labeler.models.resolve import (
     CURATED_NLI,
@@ -16,7 +17,7 @@ from labeler.models.resolve import (
     resolve_model,
 )
 from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
-from ui.common import plain, user_errors
+from ui.common import PAGES, plain, user_errors
 
 CUSTOM = "Custom: hub id or local folder"
 NLI_ENV = "TWEET_LABELER_NLI_MODEL"
@@ -110,3 +111,15 @@ def train_model_choice(key: str = "tr", trained: dict[str, str] | None = None) -
     if choice == CUSTOM:
         return _custom_spec("Hub id or folder of an encoder", f"{key}_custom", model_policy())
     return choice
+
+
+def pick_trained_model(runs: list, key: str) -> dict | None:
+    """A trained model of the project to use, or a pointer to Train when there is none."""
+    if not runs:
+        st.info("No trained model yet: train one on the Train page.")
+        st.page_link(PAGES["train"], label="Go to Train", icon="🏋️")
+        return None
+    by_id = {r["id"]: r for r in runs}
+    return by_id[
+        st.selectbox("Model", list(by_id), format_func=lambda i: model_name(by_id[i]), key=key)
+    ]
