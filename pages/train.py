@@ -3,9 +3,8 @@
 import streamlit as st
 
 from labeler.comparison import model_name, models_table, trained_models
-from labeler.errors import ModelError
 from labeler.jobs.runner import is_live, start_job
-from labeler.models.resolve import BUNDLED, default_train_model, resolve_model
+from labeler.models.resolve import BUNDLED, resolve_model
 from labeler.training.plan import (
     HELP,
     estimate_seconds,
@@ -26,7 +25,8 @@ from ui.common import (
     user_errors,
 )
 from ui.jobs_panel import job_panel
-from ui.models import CUSTOM, model_policy, train_model_choice, train_model_options
+from ui.models import model_policy, train_model_choice, train_model_options
+from ui.train_form import default_model, gpu_available, show_settings_of
 
 in_app(__file__)
 
@@ -36,49 +36,6 @@ SOURCES = {
     "hub": "downloaded from the model hub on first use",
     "local": "a model folder on this machine",
 }
-# TrainSettings field -> the settings widget that shows it
-WIDGETS = {
-    "epochs": "tr_epochs",
-    "learning_rate": "tr_lr",
-    "batch_size": "tr_batch",
-    "max_length": "tr_maxlen",
-    "warmup": "tr_warmup",
-    "head_epochs": "tr_head",
-    "head_learning_rate": "tr_head_lr",
-    "weight_decay": "tr_wd",
-    "seed": "tr_seed",
-    "class_weights": "tr_cw",
-}
-
-
-@st.cache_resource(show_spinner=False)
-def _gpu() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-@st.cache_resource(show_spinner=False)
-def _default_model() -> str:
-    try:
-        return default_train_model().spec
-    except ModelError:
-        return BUNDLED
-
-
-def _show_settings_of(run: dict, options: dict[str, str]) -> None:
-    """Put a run's settings (its params) into the form, before the widgets are drawn."""
-    params = run.get("params") or {}
-    defaults = TrainSettings()
-    for field, key in WIDGETS.items():
-        if params.get(field) is not None:  # the widget's own type: 3 epochs, not 3.0
-            st.session_state[key] = type(getattr(defaults, field))(params[field])
-    st.session_state["tr_include"] = bool(params.get("include_accepted"))
-    spec = params.get("model") or _default_model()
-    st.session_state["tr_model"] = spec if spec in options else CUSTOM
-    st.session_state["tr_custom"] = "" if spec in options else spec
-
-
 store = get_store()
 project = require_project(store)
 require_items(store, project)
@@ -94,7 +51,7 @@ going = runs[0] if runs and is_live(runs[0]) else None
 if going is not None:
     # A reload (a new session) or another person's run: the form shows what is training now.
     if st.session_state.get("tr_shown_run") != going["id"]:
-        _show_settings_of(going, train_model_options(mine))
+        show_settings_of(going, train_model_options(mine))
         st.session_state["tr_shown_run"] = going["id"]
     st.info(
         f"Run #{going['id']:d} is training now, with the settings shown below (its own). "
@@ -104,7 +61,7 @@ if going is not None:
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.session_state.setdefault("tr_model", _default_model())
+    st.session_state.setdefault("tr_model", default_model())
     spec = train_model_choice("tr", trained=mine)
     resolved = None
     if spec:
@@ -187,7 +144,7 @@ live = job_panel(store, project.id, "train", unit="steps", rate_unit="tweets")
 if settings is not None and resolved is not None and n_train:
     steps = total_steps(n_train, settings)
     past = [r for p in store.projects.all() for r in store.runs.list(p.id, "train")]
-    secs, basis = estimate_seconds(n_train, settings, resolved, past, gpu=_gpu())
+    secs, basis = estimate_seconds(n_train, settings, resolved, past, gpu=gpu_available())
     st.info(
         f"{n_train:,} tweets × ({settings.head_epochs:,} head + {settings.epochs:,} full) epochs "
         f"= {steps:,} steps. Estimated time: about {fmt_duration(secs)} — a rough estimate "
