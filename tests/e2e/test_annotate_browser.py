@@ -12,18 +12,12 @@ from __future__ import annotations
 import os
 import random
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, ROOT, app_server, launch  # noqa: E402  (tests/e2e)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CARD = ".st-key-ann_card [data-testid='stText']"
@@ -56,12 +50,6 @@ if not CHROMIUM.exists():
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on the sample project, with a zero-shot run's suggestions for every tweet."""
@@ -84,59 +72,15 @@ def server(tmp_path_factory):
         rows.append((int(i), project.labels[k], 0.55 + 0.4 * rng.random(), scores))
     store.predictions.put(run_id, rows)
     store.runs.update(run_id, status="done")
-    port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "annotate-server.log"
-    env = {**os.environ, "TWEET_LABELER_HOME": str(workspace), "HF_HUB_OFFLINE": "1"}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                f"--server.port={port}",
-                "--server.fileWatcherType=none",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise AssertionError("server did not start:\n" + log_path.read_text()[-3000:])
-    yield {"url": url, "db": db, "store": store, "project": project, "log": log_path}
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=20)
+    with app_server(workspace, log_path) as url:
+        yield {"url": url, "db": db, "store": store, "project": project, "log": log_path}
 
 
 @pytest.fixture
 def page(server):
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch(p)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(RECORD_PRESSES)
         pg = context.new_page()

@@ -11,19 +11,14 @@ import csv
 import io
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, ROOT, app_server, launch  # noqa: E402  (tests/e2e)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 XSS = "<img src=x onerror=alert(1)> totally normal tweet about the #4DayWeek"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -41,74 +36,24 @@ if not CHROMIUM.exists():
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_models):
     workspace = tmp_path_factory.mktemp("e2e-workspace")
-    port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "server.log"
-    env = {
-        **os.environ,
-        "TWEET_LABELER_HOME": str(workspace),
-        "TWEET_LABELER_NLI_MODEL": str(tiny_models["nli_bert"]),
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                f"--server.port={port}",
-                "--server.fileWatcherType=none",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise AssertionError("server did not start:\n" + log_path.read_text()[-3000:])
-    yield {"url": url, "db": workspace / "labeler.sqlite", "log": log_path, "models": tiny_models}
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=20)
+    nli = str(tiny_models["nli_bert"])
+    with app_server(workspace, log_path, TWEET_LABELER_NLI_MODEL=nli) as url:
+        yield {
+            "url": url,
+            "db": workspace / "labeler.sqlite",
+            "log": log_path,
+            "models": tiny_models,
+        }
 
 
 @pytest.fixture(scope="module")
 def page(server):
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch(p)
         context = browser.new_context(
             viewport={"width": 1400, "height": 1000}, accept_downloads=True
         )
