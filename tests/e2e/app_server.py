@@ -24,6 +24,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+def require_browser():
+    """Playwright's sync API, or a module-level skip where Debian's chromium is missing (an
+    error instead under TWEET_LABELER_REQUIRE_BROWSER, as in CI)."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        if os.environ.get("TWEET_LABELER_REQUIRE_BROWSER"):
+            raise RuntimeError(
+                "Chromium is required here (TWEET_LABELER_REQUIRE_BROWSER) but missing"
+            )
+        pytest.skip(
+            "Debian's chromium is not installed (apt install chromium)", allow_module_level=True
+        )
+    return pytest.importorskip("playwright.sync_api")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

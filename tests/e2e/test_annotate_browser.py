@@ -9,14 +9,13 @@ Screenshots land in artifacts/e2e/ (git-ignored).
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import sqlite3
 import time
 
 import pytest
-from app_server import CHROMIUM, ROOT, app_server, launch  # noqa: E402  (tests/e2e)
+from app_server import ROOT, app_server, launch, require_browser  # noqa: E402  (tests/e2e)
 
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -40,14 +39,7 @@ NOTICE = "() => { const n = document.getElementById('ann-key-notice'); return n 
 
 pytestmark = pytest.mark.e2e
 
-if not CHROMIUM.exists():
-    if os.environ.get("TWEET_LABELER_REQUIRE_BROWSER"):
-        raise RuntimeError("Chromium is required here (TWEET_LABELER_REQUIRE_BROWSER) but missing")
-    pytest.skip(
-        "Debian's chromium is not installed (apt install chromium)", allow_module_level=True
-    )
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = require_browser()
 
 
 @pytest.fixture(scope="module")

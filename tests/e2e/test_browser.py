@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import sqlite3
 import time
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM, ROOT, app_server, launch  # noqa: E402  (tests/e2e)
+from app_server import ROOT, app_server, launch, require_browser  # noqa: E402  (tests/e2e)
 
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 XSS = "<img src=x onerror=alert(1)> totally normal tweet about the #4DayWeek"
@@ -26,14 +25,7 @@ CARD = ".st-key-ann_card [data-testid='stText']"
 
 pytestmark = pytest.mark.e2e
 
-if not CHROMIUM.exists():
-    if os.environ.get("TWEET_LABELER_REQUIRE_BROWSER"):
-        raise RuntimeError("Chromium is required here (TWEET_LABELER_REQUIRE_BROWSER) but missing")
-    pytest.skip(
-        "Debian's chromium is not installed (apt install chromium)", allow_module_level=True
-    )
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = require_browser()
 
 
 @pytest.fixture(scope="module")
