@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.auth import require_sign_in
 from ui.common import PAGES, follow_deep_link, get_store, sidebar
 
 st.set_page_config(page_title="Tweet Labeler", page_icon="🏷️", layout="wide")
@@ -14,6 +15,11 @@ navigation = st.navigation(
             st.Page(PAGES["prelabel"], title="Pre-label", icon="🔮"),
             st.Page(PAGES["annotate"], title="Annotate", icon="✍️"),
         ],
+        "Team": [
+            st.Page(PAGES["team"], title="Team & codebook", icon="👥"),
+            st.Page(PAGES["agreement"], title="Agreement", icon="🤝"),
+            st.Page(PAGES["adjudicate"], title="Adjudicate", icon="⚖️"),
+        ],
         "Model": [
             st.Page(PAGES["train"], title="Train", icon="🏋️"),
             st.Page(PAGES["evaluate"], title="Evaluate", icon="📊"),
@@ -23,5 +29,7 @@ navigation = st.navigation(
     }
 )
 follow_deep_link()
-sidebar(get_store())
+store = get_store()
+require_sign_in(store)  # with TWEET_LABELER_AUTH on: nobody signed in, no page
+sidebar(store)
 navigation.run()

@@ -15,6 +15,7 @@ from ui.common import (
     get_store,
     in_app,
     plain,
+    require_manager,
     require_project,
     select_project,
     show_error,
@@ -25,6 +26,7 @@ in_app(__file__)
 
 store = get_store()
 project = require_project(store)
+require_manager(store, project, "import or change its tweets")
 st.title("📥 Data")
 st.caption(f"Project: {plain(project.name)}")
 

@@ -23,6 +23,7 @@ from ui.common import (
     in_app,
     plain,
     require_items,
+    require_manager,
     require_project,
     select_project,
     user_errors,
@@ -38,6 +39,7 @@ FORMATS = [ext.lstrip(".") for ext in SUPPORTED]
 
 store = get_store()
 project = require_project(store)
+require_manager(store, project, "predict with its models and export it")
 n_items = require_items(store, project)
 policy = model_policy()  # on a server with sign-in on: no absolute paths on this page
 st.title("📤 Predict & export")

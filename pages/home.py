@@ -8,6 +8,8 @@ from labeler.settings import DEFAULT_TEMPLATE, split_list
 from ui.charts import label_bars
 from ui.common import (
     PAGES,
+    can_create_projects,
+    can_manage,
     current_project,
     get_store,
     in_app,
@@ -97,12 +99,20 @@ if project is not None:
     with st.expander("Guidelines"):
         st.text(project.guidelines or "No guidelines yet: add them under Edit project.")
 
+if not can_create_projects(store) and not (project and can_manage(store, project)):
+    if project is None:
+        st.info("You are on no project's roster yet: ask a project's owner to add you.")
+    st.stop()  # an annotator: projects are created and changed by their owners, not here
 tab_new, tab_edit, tab_delete = st.tabs(["New project", "Edit project", "Delete project"])
 with tab_new:
     # A new form (new widget ids) after each creation: the next project starts from the defaults.
     generation = st.session_state.setdefault("home_new_generation", 0)
     form_key = "home_new" if not generation else f"home_new_{generation}"
-    values = project_form(form_key, {"labels": ["AGAINST", "FAVOR", "NONE"]})
+    if not can_create_projects(store):
+        st.info("Only an owner of every project can create projects.")
+        values = None
+    else:
+        values = project_form(form_key, {"labels": ["AGAINST", "FAVOR", "NONE"]})
     if values is not None:
         with user_errors():
             created = store.projects.create(values.pop("name"), values.pop("labels"), **values)
@@ -111,9 +121,12 @@ with tab_new:
             st.session_state["home_created"] = created.name
             st.rerun()
 
+manager = project is not None and can_manage(store, project)
 with tab_edit:
     if project is None:
         st.info("No project to edit yet.")
+    elif not manager:
+        st.info("Only the project's owner can edit it.")
     else:
         locked = store.items.count_labelled(project.id) > 0
         values = project_form("home_edit", {**project.__dict__, "labels_locked": locked})
@@ -129,6 +142,8 @@ with tab_edit:
 with tab_delete:
     if project is None:
         st.info("No project to delete.")
+    elif not manager:
+        st.info("Only the project's owner can delete it.")
     else:
         st.warning(
             f"Deleting “{plain(project.name)}” removes its {store.items.count(project.id):,} tweets, "

@@ -11,6 +11,7 @@ from ui.common import (
     in_app,
     plain,
     require_items,
+    require_manager,
     require_project,
     user_errors,
 )
@@ -21,6 +22,7 @@ in_app(__file__)
 
 store = get_store()
 project = require_project(store)
+require_manager(store, project, "pre-label its tweets")
 n_items = require_items(store, project)
 st.title("🔮 Pre-label")
 st.caption(

@@ -21,6 +21,7 @@ from ui.common import (
     in_app,
     plain,
     require_items,
+    require_manager,
     require_project,
     user_errors,
 )
@@ -38,6 +39,7 @@ SOURCES = {
 }
 store = get_store()
 project = require_project(store)
+require_manager(store, project, "train its models")
 require_items(store, project)
 policy = model_policy()
 st.title("🏋️ Train a classifier")

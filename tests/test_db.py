@@ -41,7 +41,7 @@ def v1_copy(tmp_path) -> Path:
 def test_first_version_workspace_opens_with_every_row_intact(v1_copy):
     expected = json.loads((FIXTURES / "v1_workspace_expected.json").read_text())
     store = Store(v1_copy)
-    for table in TABLES:
+    for table in expected:
         got = rows(store, f"SELECT * FROM {table} ORDER BY 1, 2")
         want = expected[table]
         assert len(got) == len(want), table
@@ -51,6 +51,14 @@ def test_first_version_workspace_opens_with_every_row_intact(v1_copy):
     sources = {r["source"] for r in expected["annotations"]}
     assert sources == {"human", "imported", "accepted-suggestion"}
     assert any(r["retracts"] for r in expected["annotations"])  # the fixture holds an undo
+    # each person's code in effect is rebuilt from the history: their newest row not undone
+    undone = {r["retracts"] for r in expected["annotations"] if r["retracts"]}
+    want_codes = {}
+    for r in sorted(expected["annotations"], key=lambda r: r["id"]):
+        if not r["retracts"] and r["id"] not in undone:
+            want_codes[(r["item_id"], r["annotator"])] = r["label"]
+    got_codes = {(r["item_id"], r["annotator"]): r["label"] for r in rows(store, "SELECT * FROM codes")}
+    assert got_codes == want_codes and len(got_codes) >= 3
 
 
 def test_migrated_workspace_keeps_working(v1_copy):

@@ -42,7 +42,7 @@ def server(workspace, tmp_path, monkeypatch):
     inside = model_folder(shared / "nli" / "tiny-nli")
     model_folder(team / "encoder")
     outside = model_folder(tmp_path / "home" / "someone" / "private-model")
-    monkeypatch.setenv(AUTH_ENV, "on")
+    monkeypatch.setenv(AUTH_ENV, "password")
     monkeypatch.setenv(MODEL_DIRS_ENV, os.pathsep.join([str(shared), str(team)]))
     return {"shared": shared, "team": team, "inside": inside, "outside": outside, "tmp": tmp_path}
 
@@ -162,7 +162,17 @@ def _absolute_paths(at: AppTest, *roots: Path) -> list[str]:
 
 
 def _app(project_id: int | None = None) -> AppTest:
+    """The app; with sign-in on, signed in as an owner of every project (ui/auth.py)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if auth_enabled():
+        from labeler.db.users import Users
+
+        store = open_store()
+        users = Users(store.db)
+        if users.get("owner") is None:
+            users.add("owner", owner=True)
+        at.session_state["auth_session"] = {"name": "owner", "token": users.create_session("owner")}
+        store.close()
     if project_id is not None:
         at.query_params["project"] = str(project_id)
     at.run()

@@ -164,22 +164,29 @@ def test_label_undo_is_append_only_and_walks_back(store, project):
 def test_undo_restores_the_label_just_before_the_undone_one(store, project):
     store.items.import_frame(project.id, items_frame(["x"], ["NONE"]))  # imported first
     (x,) = store.items.texts(project.id)["id"]
-    store.labels.add(x, "FAVOR", annotator="ana")
-    store.labels.add(x, "AGAINST", annotator="ana")
-    assert store.items.get(x)["label"] == "AGAINST"  # the newest label wins
+    for label in ("AGAINST", "FAVOR", "AGAINST"):
+        store.labels.add(x, label, annotator="ana")
+    assert store.items.get(x)["label"] == "AGAINST"  # her newest label replaces her own
     assert store.labels.undo(project.id, "ana") == x
     assert (store.items.get(x)["label"], store.items.get(x)["label_source"]) == ("FAVOR", "human")
+    assert store.labels.undo(project.id, "ana") == x
+    assert store.items.get(x)["label"] == "AGAINST"
     assert store.labels.undo(project.id, "ana") == x
     assert (store.items.get(x)["label"], store.items.get(x)["label_source"]) == ("NONE", "imported")
 
 
-def test_the_newest_label_wins_whoever_gave_it(store, project):
+def test_a_second_persons_label_never_replaces_the_first(store, project):
     store.items.import_frame(project.id, items_frame(["x"]))
     (x,) = store.items.texts(project.id)["id"]
     store.labels.add(x, "FAVOR", annotator="ana")
     store.labels.add(x, "NONE", annotator="ben")
     item = store.items.get(x)
-    assert (item["label"], item["annotator"], item["label_source"]) == ("NONE", "ben", "human")
+    assert (item["label"], item["disputed"]) == (None, 1)  # no gold: the adjudicator decides
+    codes = store.team.codes(project.id)
+    assert dict(zip(codes["annotator"], codes["label"])) == {"ana": "FAVOR", "ben": "NONE"}
+    store.labels.add(x, "NONE", annotator="ana")  # ana changes her mind: now they agree
+    item = store.items.get(x)
+    assert (item["label"], item["label_source"], item["disputed"]) == ("NONE", "human", 0)
 
 
 def test_held_out_items_never_train_and_suggestions_never_test(store, project):
@@ -187,13 +194,15 @@ def test_held_out_items_never_train_and_suggestions_never_test(store, project):
     df = store.items.texts(project.id)
     heldout, pool = df[df["split"] == "heldout"]["id"], df[df["split"] == "pool"]["id"]
     assert len(heldout) and len(pool)
+    suggested = (int(pool.iloc[0]), int(heldout.iloc[0]))  # labelled by the model alone
     for i in df["id"]:
-        store.labels.add(int(i), "FAVOR", annotator="ana")
+        if int(i) not in suggested:
+            store.labels.add(int(i), "FAVOR", annotator="ana")
     run_id = _run_with_scores(store, project, {int(i): 0.9 for i in df["id"]})
-    store.labels.add(int(pool.iloc[0]), "NONE", source="accepted-suggestion", run_id=run_id)
-    store.labels.add(int(heldout.iloc[0]), "NONE", source="accepted-suggestion", run_id=run_id)
+    for i in suggested:
+        store.labels.add(i, "NONE", source="accepted-suggestion", run_id=run_id)
     history = store.labels.history(project.id)  # the decision and the suggestion stay apart
-    assert history["source"].tolist() == ["human"] * len(df) + ["accepted-suggestion"] * 2
+    assert history["source"].tolist() == ["human"] * (len(df) - 2) + ["accepted-suggestion"] * 2
     for accepted in (False, True):
         train, test = store.labels.train_and_test(project.id, include_accepted=accepted)
         assert set(train["id"]) <= set(pool) and set(test["id"]) <= set(heldout)
@@ -324,11 +333,16 @@ def test_export_has_the_contract_columns_and_each_coders_label(store, project):
         "label_by_ana", "label_by_ben", "disagreement", "codebook_version",
     ]  # fmt: skip
     by_text = out.set_index("text")
-    assert by_text.loc["a", ["label", "label_by_ana", "label_by_ben"]].tolist() == [
-        "AGAINST", "FAVOR", "AGAINST",
-    ]  # fmt: skip
+    assert by_text.loc["a", ["label_by_ana", "label_by_ben"]].tolist() == ["FAVOR", "AGAINST"]
+    assert pd.isna(by_text.loc["a", "label"])  # disputed: no gold until someone decides
     assert by_text.loc["b", "label_by_ana"] == "NONE" and pd.isna(by_text.loc["b", "label_by_ben"])
     assert by_text["disagreement"].tolist() == [True, False, False]
+    store.team.adjudicate(a, "AGAINST", "olga")
+    by_text = store.export.frame(project.id).set_index("text")
+    assert by_text.loc["a", ["label", "label_source", "annotator"]].tolist() == [
+        "AGAINST", "adjudicated", "olga",
+    ]  # fmt: skip
+    assert by_text.loc["a", "disagreement"]  # still shown: the coders did disagree
     assert by_text["id"].tolist() == ["t0", "t1", "t2"]  # the file's ids
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import streamlit as st
 
+from labeler.db.codebook import as_text
 from labeler.db.projects import Project
 from labeler.db.store import Store
 from labeler.errors import LabelerError
@@ -185,12 +186,25 @@ def _on_undo(store: Store, project_id: int, who: str, card: int) -> None:
     st.session_state["ann_flash"] = "Undone: the tweet is back."
 
 
-def _on_unsure(store: Store, item_id: int) -> None:
-    store.items.set_unsure(item_id, bool(st.session_state.get("ann_unsure")))
+def _on_unsure(store: Store, item_id: int, who: str) -> None:
+    store.team.set_note(item_id, who, unsure=bool(st.session_state.get("ann_unsure")))
 
 
-def _on_comment(store: Store, item_id: int) -> None:
-    store.items.set_comment(item_id, st.session_state.get("ann_comment", ""))
+def _on_comment(store: Store, item_id: int, who: str) -> None:
+    store.team.set_note(item_id, who, comment=st.session_state.get("ann_comment", ""))
+
+
+def _toggle_codebook() -> None:
+    st.session_state["ann_codebook"] = not st.session_state.get("ann_codebook", False)
+
+
+def _codebook_text(store: Store, project_id: int) -> str:
+    book = store.codebook.current(project_id)
+    examples = {
+        label: store.codebook.example_texts(project_id, entry)
+        for label, entry in book.entries.items()
+    }
+    return as_text(book, examples)
 
 
 def _item(store: Store, item_id: int | None) -> dict[str, Any] | None:
@@ -212,7 +226,8 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         _move(sitting, None)
     item = _item(store, sitting["current"])
     if item is None:
-        item = store.queue.next(project.id, exclude=sitting["exclude"], **queue)
+        # with the person's name: their own queue, and the tweet is leased to them
+        item = store.queue.next(project.id, exclude=sitting["exclude"], annotator=who, **queue)
         if (item["id"] if item else None) != sitting["current"]:
             _move(sitting, item["id"] if item else None)
     sitting["draw"] += 1
@@ -222,7 +237,8 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
     counts = store.items.progress(project.id, who)
     line = [
         f"**{counts['labelled']:,} of {counts['items']:,} labelled**, {counts['today']:,} today "
-        f"by {plain(who)} · held-out labelled: {counts['heldout_labelled']:,}"
+        f"and {counts['mine']:,} in all by {plain(who)} · "
+        f"held-out labelled: {counts['heldout_labelled']:,}"
     ]
     if flash := st.session_state.pop("ann_flash", None):
         line.append(f"_{plain(flash)}_")
@@ -233,7 +249,9 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
     st.markdown(" · ".join(line))
     if item is None:
         st.success(
-            "Nothing left in this queue. Change the filter in the sidebar, or train a model."
+            "Nothing left for you in this queue (tweets someone else is coding right now, or "
+            "that have all the coders they need, are not shown). Change the filter in the "
+            "sidebar, or train a model."
         )
         st.button(
             "Undo last label",
@@ -245,26 +263,32 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         return
 
     item_id = item["id"]
+    team = store.team.settings(project.id)
+    mine = store.team.my_code(item_id, who) or {}
     if sitting.get("shown") != item_id:  # stable widgets (no remount per tweet) take its values
-        st.session_state["ann_unsure"] = bool(item["unsure"])
-        st.session_state["ann_comment"] = item["comment"]
+        st.session_state["ann_unsure"] = bool(mine.get("unsure"))  # one's own note only:
+        st.session_state["ann_comment"] = mine.get("comment") or ""  # coders stay blind
         sitting["shown"] = item_id
     keep_out = queue.get("where") != "unlabelled"
     with st.container(border=True, key="ann_card"):
         st.text(item["text"])  # tweet text is data: never markdown, never HTML
     # names, ids and labels are the user's: plain() keeps them literal in this Markdown line
     meta = [f"#{plain(str(item['ext_id']))}" if item.get("ext_id") else f"item {item_id:d}"]
+    # an overlap item is coded by several people, each blind to the others' labels
+    blind = team.needed > 1 and team.is_overlap(item) and not mine.get("label")
     if item["split"] == "heldout":
         meta.append("held-out test item: labelled blind, no suggestion shown")
+    elif team.hides_suggestion(item):
+        meta.append(f"overlap item, coded by {team.needed:d} people: no suggestion shown")
     elif queue.get("run_id") is not None:
         # the model's guess is a note beside the tweet; every label button looks the same
         suggestion = store.predictions.get(queue["run_id"], item_id)
         if suggestion:
             meta.append(f"suggestion: **{plain(suggestion['label'])}** ({suggestion['score']:.0%})")
-    if item.get("label"):
-        meta.append(
-            f"current label: **{plain(item['label'])}** ({plain(item['label_source'] or '')})"
-        )
+    if mine.get("label"):
+        meta.append(f"your label: **{plain(mine['label'])}**")
+    if item.get("label") and not blind:
+        meta.append(f"gold: **{plain(item['label'])}** ({plain(item['label_source'] or '')})")
     st.markdown(" · ".join(meta))
 
     cols = st.columns(len(project.labels))
@@ -294,15 +318,19 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         args=(store, project.id, who, card),
         width="stretch",
     )
-    c.toggle("Unsure", key="ann_unsure", on_change=_on_unsure, args=(store, item_id))
+    c.toggle("Unsure", key="ann_unsure", on_change=_on_unsure, args=(store, item_id, who))
     d.text_input(
         "Comment",
         key="ann_comment",
         on_change=_on_comment,
-        args=(store, item_id),
+        args=(store, item_id, who),
         label_visibility="collapsed",
         placeholder="Comment (saved on Enter)",
     )
+    st.button("Codebook (K)", key="ann_codebook_button", shortcut="K", on_click=_toggle_codebook)
+    if st.session_state.get("ann_codebook"):
+        with st.container(border=True, key="ann_codebook_text"):
+            st.text(_codebook_text(store, project.id))  # the owner's words: plain text only
     if SHOW_TIMING:  # for bench/annotate_speed.py: the server's share of a key press
         spent = time.perf_counter() - started + st.session_state.pop("ann_callback_s", 0.0)
         st.caption(f"server: {spent * 1e3:.1f} ms")

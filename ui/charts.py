@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -128,3 +129,98 @@ def histogram(values: pd.Series, title: str, x_title: str, *, x_range=None, bins
     """How many tweets fall in each bin of `values` (lengths, confidences)."""
     fig = px.histogram(x=values, nbins=bins, range_x=x_range, title=title, labels={"x": x_title})
     return _style(fig, 320, yaxis_title="tweets")
+
+
+# -- agreement (pages/agreement.py) -----------------------------------------------------------
+
+
+def png_config(filename: str) -> dict[str, Any]:
+    """`st.plotly_chart(config=...)`: the modebar's camera button downloads a PNG named so."""
+    return {"toImageButtonOptions": {"format": "png", "filename": filename}, "displaylogo": False}
+
+
+def kappa_heatmap(
+    coders: list[str], kappa: dict[str, float | None], shared: dict[str, int]
+) -> go.Figure:
+    """Cohen's kappa of every pair of coders, each cell "κ 0.71 · n 40" (n: items both coded).
+
+    `kappa` and `shared` are keyed "A|B" with the two coders in sorted order (as
+    `labeler.team.agreement.pairwise` writes them); the diagonal stays empty. The colour scale is
+    fixed at -1..1 and diverging: white is chance, blue agreement, red worse than chance.
+    """
+    z: list[list[float | None]] = []
+    cells: list[list[str]] = []
+    for a in coders:
+        z.append([])
+        cells.append([])
+        for b in coders:
+            key = "|".join(sorted((a, b)))
+            value, n = kappa.get(key), shared.get(key, 0)
+            z[-1].append(None if a == b or value is None else value)
+            if a == b:
+                cells[-1].append("")
+            else:
+                shown = "undefined" if value is None else f"{value:.2f}"
+                cells[-1].append(f"κ {shown} · n {n}")
+    names = [plot_text(c) for c in coders]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=names, y=names, text=cells, texttemplate="%{text}",
+            textfont_size=FONT, zmin=-1, zmax=1, zmid=0, colorscale="RdBu",
+            colorbar_title_text="κ", hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(type="category", side="bottom")
+    fig.update_yaxes(type="category", autorange="reversed")
+    fig.update_layout(title="Cohen's kappa per pair of coders (n: items both coded)")
+    return _style(fig, 140 + 70 * len(coders))
+
+
+def label_alpha_bars(per_label: dict[str, float | None], overall: float | None) -> go.Figure:
+    """Each label's alpha against the rest (which labels coders confuse), with the overall alpha
+    as a dashed line and Krippendorff's .800 and .667 as dotted ones; an undefined label's bar is
+    missing and says so."""
+    labels = [plot_text(lab) for lab in per_label]
+    values = [np.nan if v is None else v for v in per_label.values()]
+    fig = go.Figure(
+        go.Bar(
+            x=labels, y=values, marker_color="#1f6feb", textfont_size=FONT,
+            text=["undefined" if v is None else f"{v:.2f}" for v in per_label.values()],
+            textposition="outside", cliponaxis=False,
+        )
+    )  # fmt: skip
+    for level, dash, note in ((0.800, "dot", ".800"), (0.667, "dot", ".667")):
+        fig.add_hline(y=level, line_dash=dash, line_color="#9aa5b1", annotation_text=note,
+                      annotation_position="right")  # fmt: skip
+    if overall is not None:
+        fig.add_hline(
+            y=overall, line_dash="dash", line_color="#d1242f",
+            annotation_text=f"overall α {overall:.2f}", annotation_position="top left",
+        )  # fmt: skip
+    finite = [v for v in values if np.isfinite(v)] + ([overall] if overall is not None else [])
+    low = min([0.0, *finite])
+    return _style(
+        fig, 380, title="Alpha per label (each label against the rest)",
+        xaxis_type="category", xaxis_title="label", yaxis_title="alpha",
+        yaxis_range=[low - 0.05, 1.08], showlegend=False,
+    )  # fmt: skip
+
+
+def pair_confusion_heatmap(table: pd.DataFrame, a: str, b: str) -> go.Figure:
+    """Counts of coder `a`'s label (rows) against coder `b`'s (columns) on the items both coded:
+    the diagonal is agreement, everything off it a disagreement to talk through."""
+    fig = px.imshow(
+        table.to_numpy(),
+        x=[plot_text(lab) for lab in table.columns],
+        y=[plot_text(lab) for lab in table.index],
+        text_auto="d",
+        color_continuous_scale="Blues",
+        zmin=0,
+        labels={"x": plot_text(b), "y": plot_text(a), "color": "items"},
+        title=f"{plot_text(a)} (rows) against {plot_text(b)} (columns)",
+        aspect="auto",
+    )
+    fig.update_xaxes(side="bottom", type="category")
+    fig.update_yaxes(type="category")
+    fig.update_traces(textfont_size=FONT + 2)
+    return _style(fig, 100 + 70 * max(len(table), 1) + 120)

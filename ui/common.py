@@ -1,7 +1,9 @@
 """What every page needs: the store, the current project, the annotator, safe error display.
 
 The current project lives in the URL (?project=ID) so a browser refresh or a shared link lands on
-the same project; the annotator's name does too.
+the same project. With sign-in off (TWEET_LABELER_AUTH, `ui/auth.py`) the annotator's name does
+too; with sign-in on, the name is the signed-in person's only, and a person sees only the projects
+whose roster has them (a global owner sees all).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import streamlit as st
 from labeler.db.engine import default_url
 from labeler.db.projects import Project
 from labeler.db.store import Store, open_store
+from labeler.db.users import Users
 from labeler.durations import format_duration
 from labeler.errors import LabelerError
 from labeler.models.policy import ModelPolicy
 from labeler.sample import ensure_sample
+from labeler.team.auth import AuthMode
 
 PAGES = {
     "home": "pages/home.py",
@@ -31,6 +35,9 @@ PAGES = {
     "evaluate": "pages/evaluate.py",
     "export": "pages/export.py",
     "tokenizer": "pages/tokenizer.py",
+    "team": "pages/team.py",
+    "agreement": "pages/agreement.py",
+    "adjudicate": "pages/adjudicate.py",
 }
 
 
@@ -71,8 +78,60 @@ def get_store() -> Store:
         st.stop()
 
 
-def current_project(store: Store) -> Project | None:
+def auth_mode() -> AuthMode:
+    """The server's sign-in mode; a wrong TWEET_LABELER_AUTH stops every page with a sentence."""
+    try:
+        return AuthMode.from_env()
+    except LabelerError as exc:
+        show_error(str(exc))
+        st.stop()
+
+
+AUTH_USER = "auth_user"  # the signed-in name, set by ui.auth.require_sign_in on every run
+
+
+def users_of(store: Store) -> Users:
+    """The store's people, sessions and rosters."""
+    return getattr(store, "users", None) or Users(store.db)
+
+
+def visible_projects(store: Store) -> list[Project]:
+    """Every project with sign-in off; else those the signed-in person may open."""
     projects = store.projects.all()
+    if not auth_mode().signs_in:
+        return projects
+    allowed = users_of(store).projects_of(st.session_state.get(AUTH_USER))
+    return projects if allowed is None else [p for p in projects if p.id in allowed]
+
+
+def can_manage(store: Store, project: Project) -> bool:
+    """Whether this person may change the project's labels, codebook, roster, held-out share,
+    training and export: anyone with sign-in off, else its owners (and global owners)."""
+    if not auth_mode().signs_in:
+        return True
+    return users_of(store).role_of(project.id, st.session_state.get(AUTH_USER)) == "owner"
+
+
+def can_create_projects(store: Store) -> bool:
+    """Anyone with sign-in off; else a global owner."""
+    if not auth_mode().signs_in:
+        return True
+    user = users_of(store).get(st.session_state.get(AUTH_USER) or "")
+    return bool(user and user.is_owner)
+
+
+def require_manager(store: Store, project: Project, what: str = "change this") -> None:
+    """Stop the page with a sentence unless this person may manage the project."""
+    if can_manage(store, project):
+        return
+    owners = users_of(store).owners(project.id)
+    ask = ", ".join(owners) if owners else "whoever runs this server"
+    st.info(f"Only the project's owner can {plain(what)}; ask {plain(ask)}.")
+    st.stop()
+
+
+def current_project(store: Store) -> Project | None:
+    projects = visible_projects(store)
     if not projects:
         return None
     wanted = st.query_params.get("project")
@@ -91,6 +150,9 @@ def require_project(store: Store) -> Project:
     """The current project, or a sentence saying what to do and an early stop."""
     project = current_project(store)
     if project is None:
+        if not can_create_projects(store):
+            st.info("You are on no project's roster yet: ask a project's owner to add you.")
+            st.stop()
         st.info("No project yet: create one on the Projects page.")
         st.page_link(PAGES["home"], label="Go to Projects", icon="🏠")
         st.stop()
@@ -107,13 +169,22 @@ def require_items(store: Store, project: Project) -> int:
 
 
 def annotator() -> str:
+    """The name each label carries. With sign-in on: the signed-in person's, nothing else (a
+    `?annotator=` in the link is ignored); with it off: the sidebar's name or the link's."""
+    if auth_mode().signs_in:
+        name = st.session_state.get(AUTH_USER)
+        if not name:  # app.py signs people in before any page runs: only a bare page gets here
+            st.info("Sign in first.")
+            st.stop()
+        return name
     name = st.session_state.get("annotator") or st.query_params.get("annotator")
     return name or os.environ.get("TWEET_LABELER_ANNOTATOR", "annotator")
 
 
 def sidebar(store: Store) -> None:
-    """Project picker and annotator name, on every page."""
-    projects = store.projects.all()
+    """Project picker and annotator name (with sign-in on: who is signed in, and Sign out), on
+    every page."""
+    projects = visible_projects(store)
     with st.sidebar:
         if projects:
             current = current_project(store)
@@ -127,6 +198,11 @@ def sidebar(store: Store) -> None:
                 key="sidebar_project",
                 on_change=lambda: select_project(st.session_state["sidebar_project"]),
             )
+        if auth_mode().signs_in:
+            from ui.auth import account  # ui.auth imports this module
+
+            account(store)
+            return
         name = st.text_input(
             "Your name (recorded with each label)", value=annotator(), key="sidebar_annotator"
         )

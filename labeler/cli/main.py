@@ -10,9 +10,9 @@ import os
 import sys
 
 from ..errors import LabelerError
-from . import copy_store, evaluate, export, import_, predict, prelabel, train
+from . import agreement, copy_store, evaluate, export, import_, predict, prelabel, train, user
 
-COMMANDS = (prelabel, train, predict, evaluate, import_, export, copy_store)
+COMMANDS = (prelabel, train, predict, evaluate, import_, export, copy_store, agreement, user)
 EXIT_ERROR = 2  # what argparse exits with for bad arguments, too
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m labeler",
         description="Tweet Labeler from a terminal: "
-        "prelabel, train, predict, evaluate, import, export, copy-store.",
+        "prelabel, train, predict, evaluate, import, export, copy-store, agreement, user.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:

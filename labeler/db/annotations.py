@@ -18,11 +18,12 @@ from sqlalchemy import text
 
 from ..errors import StoreError
 from .engine import Database
+from .gold import coders_needed, derive, overlap_cut, put_code
 from .projects import Projects
 from .schema import SOURCES
-from .sql import bulk_insert, frame, to_utc
+from .sql import bulk_insert, driver_sql, frame, to_utc, upsert
 
-GOLD_SOURCES = ("human", "imported")
+GOLD_SOURCES = ("human", "imported", "adjudicated")
 
 
 class TrainTest(NamedTuple):
@@ -32,45 +33,51 @@ class TrainTest(NamedTuple):
     test: pd.DataFrame
 
 
-_MIRROR = text(
-    "UPDATE items SET label=:label, label_source=:source, annotator=:who, labelled_at=:now,"
-    " review=CASE WHEN :source='human' THEN 0 ELSE review END WHERE id=:item"
+# The key-press path in driver SQL (Database.raw_write). PostgreSQL locks the item's row first:
+# two coders labelling one overlap item at once then derive its gold one after the other.
+_TARGET = (
+    "SELECT i.project_id, p.labels, p.codebook_version FROM items i"
+    " JOIN projects p ON p.id=i.project_id WHERE i.id=:item"
 )
-_INSERT = text(
-    "INSERT INTO annotations (item_id, project_id, label, source, annotator, run_id, created_at)"
-    " VALUES (:item, :project, :label, :source, :who, :run, :now)"
+_APPEND = (
+    "INSERT INTO annotations (item_id, project_id, label, source, annotator, run_id, retracts,"
+    " codebook_version, created_at)"
+    " VALUES (:item, :project, :label, :source, :who, :run, :retracts, :version, :now)"
 )
-# The key-press path in driver SQL (see Database.raw_write); {m} is the driver's placeholder.
-_ADD_SQLITE = (
-    "SELECT i.project_id, p.labels FROM items i JOIN projects p ON p.id=i.project_id WHERE i.id=?",
-    "INSERT INTO annotations (item_id, project_id, label, source, annotator, run_id, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "UPDATE items SET label=?, label_source=?, annotator=?, labelled_at=?,"
-    " review=CASE WHEN ?='human' THEN 0 ELSE review END WHERE id=?",
-)
-# PostgreSQL: the same three steps in one round trip; a label outside the project's set is
-# refused after the fact and the transaction rolled back.
-_ADD_POSTGRES = (
-    "WITH target AS (SELECT i.id, i.project_id, p.labels FROM items i"
-    " JOIN projects p ON p.id=i.project_id WHERE i.id=%(item)s),"
-    " ins AS (INSERT INTO annotations (item_id, project_id, label, source, annotator, run_id,"
-    " created_at) SELECT id, project_id, %(label)s, %(source)s, %(who)s, %(run)s, %(now)s"
-    " FROM target RETURNING id),"
-    " upd AS (UPDATE items SET label=%(label)s, label_source=%(source)s, annotator=%(who)s,"
-    " labelled_at=%(now)s, review=CASE WHEN %(source)s='human' THEN 0 ELSE review END"
-    " WHERE id=(SELECT id FROM target))"
-    " SELECT (SELECT id FROM ins), labels FROM target"
-)
-# this annotator's newest label still in effect, unless someone decided the item after it
-_UNDO_TARGET = text(
-    "SELECT a.id, a.item_id FROM annotations a"
-    " WHERE a.project_id=:project AND a.annotator=:who AND a.retracts IS NULL"
-    " AND a.source != 'imported'"
+_FREE_LEASE = "DELETE FROM leases WHERE item_id=:item AND annotator=:who"
+# this annotator's newest code still in effect (an undo walks back through their own labels only)
+_IN_EFFECT = (
+    " a.retracts IS NULL AND a.source NOT IN ('adjudicated', 'imported')"
     " AND NOT EXISTS (SELECT 1 FROM annotations r WHERE r.retracts=a.id)"
-    " AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.item_id=a.item_id"
-    " AND n.id>a.id AND n.retracts IS NULL"
-    " AND NOT EXISTS (SELECT 1 FROM annotations r2 WHERE r2.retracts=n.id))"
+)
+_UNDO_TARGET = (
+    "SELECT a.id, a.item_id FROM annotations a"
+    f" WHERE a.project_id=:project AND a.annotator=:who AND{_IN_EFFECT}"
     " ORDER BY a.id DESC LIMIT 1"
+)
+_RESTORED = (
+    "SELECT a.label, a.source, a.codebook_version FROM annotations a"
+    " WHERE a.item_id=:item AND a.annotator=:who AND a.id<:id AND a.retracts IS NULL"
+    " AND a.source != 'adjudicated'"
+    " AND NOT EXISTS (SELECT 1 FROM annotations r WHERE r.retracts=a.id)"
+    " ORDER BY a.id DESC LIMIT 1"
+)
+
+
+def _append(cur: Any, dialect: str, args: dict[str, Any]) -> int:
+    """Insert one annotation row; returns its id."""
+    if dialect == "postgresql":
+        cur.execute(driver_sql(dialect, _APPEND + " RETURNING id"), args)
+        return cur.fetchone()[0]
+    cur.execute(_APPEND, args)
+    return cur.lastrowid
+
+
+# suggestions a bulk accept may turn into labels: unlabelled, uncoded, undisputed pool items
+# outside the overlap set (:cut is -1 when nobody else codes it)
+_ACCEPTABLE = (
+    "i.project_id=:p AND i.split='pool' AND i.label IS NULL AND i.coders=0 AND i.disputed=0"
+    " AND i.shuffle>=:cut AND p.score>=:t"
 )
 
 
@@ -89,82 +96,61 @@ class Annotations:
         run_id: int | None = None,
     ) -> int:
         """Record one label as its own committed transaction; returns the annotation id."""
-        if source not in SOURCES:
-            raise StoreError(f"Unknown label source {source!r}; use one of {', '.join(SOURCES)}.")
+        if source not in SOURCES or source == "adjudicated":
+            raise StoreError(
+                f"Unknown label source {source!r}; use one of {', '.join(SOURCES[:3])}"
+                " (decisions on disputed items go through adjudicate)."
+            )
         now = time.time()
+        dialect = self.db.dialect
+        lock = " FOR UPDATE OF i" if dialect == "postgresql" else ""
         with self.db.raw_write() as cur:
-            if self.db.dialect == "postgresql":
-                cur.execute(
-                    _ADD_POSTGRES,
-                    {"item": item_id, "label": label, "source": source, "who": annotator,
-                     "run": run_id, "now": now},
-                )  # fmt: skip
-                row = cur.fetchone()
-                annotation_id, labels = (row[0], json.loads(row[1])) if row else (None, None)
-            else:
-                select, insert, mirror = _ADD_SQLITE
-                row = cur.execute(select, (item_id,)).fetchone()
-                labels = json.loads(row[1]) if row else None
-                if labels is not None and label in labels:
-                    cur.execute(insert, (item_id, row[0], label, source, annotator, run_id, now))
-                    annotation_id = cur.lastrowid
-                    cur.execute(mirror, (label, source, annotator, now, source, item_id))
-            if labels is None:
+            cur.execute(driver_sql(dialect, _TARGET + lock), {"item": item_id})
+            row = cur.fetchone()
+            if row is None:
                 raise StoreError(f"No item with id {item_id}; it may have been deleted.")
-            if label not in labels:  # raised inside the transaction: nothing is kept
+            project_id, labels, version = row[0], json.loads(row[1]), row[2]
+            if label not in labels:
                 raise StoreError(f"{label!r} is not a label of this project ({', '.join(labels)}).")
+            args = {"item": item_id, "project": project_id, "label": label, "source": source,
+                    "who": annotator, "run": run_id, "retracts": None, "version": version,
+                    "now": now}  # fmt: skip
+            annotation_id = _append(cur, dialect, args)
+            put_code(cur, dialect, item=item_id, who=annotator, project=project_id, label=label,
+                     source=source, version=version, now=now)  # fmt: skip
+            cur.execute(driver_sql(dialect, _FREE_LEASE), {"item": item_id, "who": annotator})
+            derive(cur, dialect, item_id, human=source == "human")
             return annotation_id
 
     def undo(self, project_id: int, annotator: str = "") -> int | None:
         """Take back this annotator's newest label still in effect; returns the item id.
 
-        Appends a row restoring what the item had before (or no label), marked as retracting the
-        undone row: nothing is deleted, and undoing twice walks further back.
+        Appends a row restoring their own code before it (or none), marked as retracting the
+        undone row: nothing is deleted, undoing twice walks further back, and another coder's
+        code on the same item is never touched.
         """
-        with self.db.write() as conn:
-            target = conn.execute(_UNDO_TARGET, {"project": project_id, "who": annotator}).first()
+        dialect = self.db.dialect
+        with self.db.raw_write() as cur:
+            who = {"project": project_id, "who": annotator}
+            cur.execute(driver_sql(dialect, _UNDO_TARGET), who)
+            target = cur.fetchone()
             if target is None:
                 return None
-            before = conn.execute(
-                text(
-                    "SELECT label, source, annotator FROM annotations WHERE item_id=:item"
-                    " AND id<:id ORDER BY id DESC LIMIT 1"
-                ),
-                {"item": target.item_id, "id": target.id},
-            ).first()
-            label = before.label if before else None
-            source = before.source if before else "human"
+            target_id, item_id = target
+            cur.execute(
+                driver_sql(dialect, _RESTORED), {"item": item_id, "who": annotator, "id": target_id}
+            )
+            before = cur.fetchone()
+            label, source, version = before if before else (None, "human", None)
             now = time.time()
-            conn.execute(
-                text(
-                    "INSERT INTO annotations (item_id, project_id, label, source, annotator,"
-                    " retracts, created_at) VALUES (:item, :project, :label, :source, :who,"
-                    " :retracts, :now)"
-                ),
-                {
-                    "item": target.item_id,
-                    "project": project_id,
-                    "label": label,
-                    "source": source,
-                    "who": annotator,
-                    "retracts": target.id,
-                    "now": now,
-                },
-            )
-            conn.execute(
-                text(
-                    "UPDATE items SET label=:label, label_source=:source, annotator=:who,"
-                    " labelled_at=:at WHERE id=:item"
-                ),
-                {
-                    "label": label,
-                    "source": source if label else None,
-                    "who": before.annotator if label else None,
-                    "at": now if label else None,
-                    "item": target.item_id,
-                },
-            )
-            return target.item_id
+            args = {"item": item_id, "project": project_id, "label": label, "source": source,
+                    "who": annotator, "run": None, "retracts": target_id, "version": version,
+                    "now": now}  # fmt: skip
+            _append(cur, dialect, args)
+            put_code(cur, dialect, item=item_id, who=annotator, project=project_id, label=label,
+                     source=source, version=version, now=now)  # fmt: skip
+            derive(cur, dialect, item_id)
+            return item_id
 
     def history(self, project_id: int) -> pd.DataFrame:
         """Every annotation ever made (who, when, what, source), oldest first."""
@@ -203,10 +189,9 @@ class Annotations:
             return conn.execute(
                 text(
                     "SELECT COUNT(*) FROM predictions p JOIN items i ON i.id=p.item_id"
-                    " WHERE p.run_id=:run AND i.project_id=:p AND i.split='pool'"
-                    " AND i.label IS NULL AND p.score>=:t"
+                    f" WHERE p.run_id=:run AND {_ACCEPTABLE}"
                 ),
-                {"run": run_id, "p": project_id, "t": threshold},
+                {"run": run_id, "p": project_id, "t": threshold, "cut": self._cut(project_id)},
             ).scalar_one()
 
     def accept_suggestions(
@@ -220,17 +205,17 @@ class Annotations:
         seed: int = 0,
     ) -> tuple[int, int]:
         """Turn every unlabelled pool item's suggestion at or above `threshold` into a label with
-        source 'accepted-suggestion'; held-out items are never touched. A random `audit_share`
+        source 'accepted-suggestion'; held-out items, items a person has coded and, in a team,
+        the overlap set (coded by several people, blind) are never touched. A random `audit_share`
         (at least one) is flagged for human review. Returns (accepted, queued for audit)."""
         now = time.time()
         with self.db.write() as conn:
             rows = conn.execute(
                 text(
                     "SELECT p.item_id, p.label FROM predictions p JOIN items i ON i.id=p.item_id"
-                    " WHERE p.run_id=:run AND i.project_id=:p AND i.split='pool'"
-                    " AND i.label IS NULL AND p.score>=:t ORDER BY p.item_id"
+                    f" WHERE p.run_id=:run AND {_ACCEPTABLE} ORDER BY p.item_id"
                 ),
-                {"run": run_id, "p": project_id, "t": threshold},
+                {"run": run_id, "p": project_id, "t": threshold, "cut": self._cut(project_id)},
             ).all()
             if not rows:
                 return 0, 0
@@ -250,6 +235,13 @@ class Annotations:
                 ),
                 [{"label": r[1], "who": annotator, "now": now, "item": r[0]} for r in rows],
             )
+            upsert(
+                conn,
+                "codes",
+                ("item_id", "annotator", "project_id", "label", "source", "updated_at"),
+                ("item_id", "annotator"),
+                [(r[0], annotator, project_id, r[1], "accepted-suggestion", now) for r in rows],
+            )
             k = max(1, round(len(rows) * audit_share)) if audit_share > 0 else 0
             audit = random.Random(seed).sample([r[0] for r in rows], min(k, len(rows)))
             if audit:
@@ -261,33 +253,43 @@ class Annotations:
     def apply_edits(
         self, project_id: int, edits: dict[int, str | None], *, annotator: str = ""
     ) -> int:
-        """Labels from table mode, keyed by item id (never by row position), in one transaction."""
+        """Labels from table mode, keyed by item id (never by row position); each is one label."""
         project = self.projects.get(project_id)
         bad = sorted(
             {lab for lab in edits.values() if lab is not None and lab not in project.labels}
         )
         if bad:
             raise StoreError(f"Unknown label(s) {', '.join(bad)}; use {', '.join(project.labels)}.")
-        now = time.time()
         changed = 0
-        with self.db.write() as conn:
-            for item_id, label in edits.items():
-                current = conn.execute(
-                    text("SELECT label FROM items WHERE id=:item AND project_id=:p"),
-                    {"item": item_id, "p": project_id},
-                ).first()
-                if current is None or current[0] == label or label is None:
-                    continue
-                args: dict[str, Any] = {
-                    "item": item_id,
-                    "project": project_id,
-                    "label": label,
-                    "source": "human",
-                    "who": annotator,
-                    "run": None,
-                    "now": now,
-                }
-                conn.execute(_INSERT, args)
-                conn.execute(_MIRROR, args)
-                changed += 1
+        for item_id, label in edits.items():
+            code = self._code_of(item_id, annotator, project_id)
+            if label is None or code is False or code == label:  # False: not this project's
+                continue
+            self.add(item_id, label, annotator=annotator)
+            changed += 1
         return changed
+
+    def _code_of(self, item_id: int, annotator: str, project_id: int) -> str | None | bool:
+        """This person's code on an item of this project (False: no such item here)."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT i.id, c.label FROM items i LEFT JOIN codes c ON c.item_id=i.id"
+                    " AND c.annotator=:who WHERE i.id=:item AND i.project_id=:p"
+                ),
+                {"item": item_id, "who": annotator, "p": project_id},
+            ).first()
+        return False if row is None else row[1]
+
+    def _cut(self, project_id: int) -> int:
+        """The overlap set's shuffle cut while a team codes it (k > 1), else -1 (no overlap)."""
+        with self.db.read() as conn:
+            share, k, roster = conn.execute(
+                text(
+                    "SELECT overlap_share, coders_per_item, (SELECT COUNT(*) FROM members m"
+                    " WHERE m.project_id=p.id AND m.role='annotator') FROM projects p"
+                    " WHERE p.id=:p"
+                ),
+                {"p": project_id},
+            ).one()
+        return overlap_cut(share) if coders_needed(k, roster) > 1 else -1

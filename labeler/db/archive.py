@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from ..errors import InputError
 from .engine import Database
+from .gold import rebuild_codes
 from .projects import Project
 from .runs import LIVE, Predictions, Runs
 from .sql import bulk_insert, reserve_ids, upsert
@@ -160,4 +161,5 @@ def load(db: Database, project: Project, t: dict[str, list[dict]]) -> dict[int, 
             ("run_key", "text_key"),
             [(r["run_key"], r["text_key"], json.dumps(r["scores"])) for r in t["score_cache"]],
         )
+        rebuild_codes(conn, pid)  # each person's code in effect, from the restored history
     return run_ids

@@ -7,11 +7,14 @@ The columns are defined here once, for the CLI, the pages and every later featur
     item_id, ext_id, split, annotator, labelled_at_utc, unsure, comment, source_name,
     source_row, then the imported file's other columns.
 
-`id` is the id the file gave the tweet, else the store's item id. `label` is the gold label (the
-item's label in effect) and `label_source` how it came (human, accepted-suggestion, imported).
-`label_by_<name>` is each coder's own label in effect (their newest not undone), and
-`disagreement` is true where coders gave different labels. `zs_*` are the newest zero-shot run's
-suggestion and scores; `pred_*` the newest prediction run's.
+`id` is the id the file gave the tweet, else the store's item id. `label` is the gold label
+(derived: one coder's, the agreed one, or the adjudicator's; empty while coders disagree or an
+overlap item waits for its second coder) and `label_source` how it came (human,
+accepted-suggestion, imported, adjudicated). `label_by_<name>` is each person's own code in effect
+(their newest not undone; imported labels under the importer's name), and `disagreement` is true
+where people gave different codes, adjudicated or not. `codebook_version` is the codebook version
+the gold label was given under. `zs_*` are the newest zero-shot run's suggestion and scores;
+`pred_*` the newest prediction run's.
 """
 
 from __future__ import annotations
@@ -39,20 +42,26 @@ TAIL = [
 ]
 
 
-def annotation_rows(db: Database, project_id: int) -> pd.DataFrame:
+def coder_labels(db: Database, project_id: int) -> pd.DataFrame:
+    """item_id, annotator, label: each person's code in effect."""
     return frame(
         db,
-        "SELECT id, item_id, annotator, label, retracts, codebook_version FROM annotations"
-        " WHERE project_id=:p ORDER BY id",
+        "SELECT item_id, annotator, label FROM codes WHERE project_id=:p AND label IS NOT NULL"
+        " AND source IN ('human', 'imported') ORDER BY item_id, annotator",
         {"p": project_id},
     )
 
 
-def coder_labels(rows: pd.DataFrame) -> pd.DataFrame:
-    """item_id, annotator, label: each coder's label in effect (their newest row not undone)."""
-    undone = set(rows["retracts"].dropna().astype(int))
-    kept = rows[rows["retracts"].isna() & ~rows["id"].isin(undone) & rows["label"].notna()]
-    return kept.groupby(["item_id", "annotator"], sort=False).tail(1)
+def gold_versions(db: Database, project_id: int) -> pd.Series:
+    """The codebook version of the annotation behind each item's gold label, by item id."""
+    rows = frame(
+        db,
+        "SELECT a.item_id, a.codebook_version FROM annotations a JOIN items i ON i.id=a.item_id"
+        " WHERE a.project_id=:p AND i.label IS NOT NULL AND a.label=i.label"
+        " AND a.source=i.label_source ORDER BY a.id",
+        {"p": project_id},
+    )
+    return rows.groupby("item_id")["codebook_version"].last()
 
 
 class Export:
@@ -73,10 +82,8 @@ class Export:
         )
         items["labelled_at_utc"] = to_utc(items.pop("labelled_at"))
         items["id"] = items["ext_id"].where(items["ext_id"].notna(), items["item_id"].astype(str))
-        annotations = annotation_rows(self.db, project_id)
-        newest = annotations.groupby("item_id").tail(1).set_index("item_id")
-        items["codebook_version"] = items["item_id"].map(newest["codebook_version"])
-        coders = coder_labels(annotations)
+        items["codebook_version"] = items["item_id"].map(gold_versions(self.db, project_id))
+        coders = coder_labels(self.db, project_id)
         by = pd.DataFrame(index=items.index)
         for name, theirs in coders.groupby("annotator", sort=True):
             by[f"label_by_{name}"] = items["item_id"].map(theirs.set_index("item_id")["label"])

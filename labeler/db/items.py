@@ -42,8 +42,10 @@ ITEM_COLUMNS = (
     "annotator",
     "labelled_at",
     "created_at",
+    "coders",
 )
 IMPORTED_COLUMNS = ("item_id", "project_id", "label", "source", "annotator", "created_at")
+CODE_COLUMNS = ("item_id", "annotator", "project_id", "label", "source", "updated_at")
 
 
 @dataclass
@@ -136,6 +138,7 @@ class Items:
                     annotator if label else None,
                     now if label else None,
                     now,
+                    0,  # coders: people labelling here (an imported label is not one)
                 ]
             )
             report.heldout += split == "heldout"
@@ -144,13 +147,15 @@ class Items:
             if start:
                 self.db.yield_writers()
             with self.db.write() as conn:
-                labelled = []
+                labelled, codes = [], []
                 for row, item_id in zip(chunk, reserve_ids(conn, "items", len(chunk)), strict=True):
                     row[0] = item_id
                     if row[11]:
                         labelled.append([item_id, project_id, row[11], "imported", annotator, now])
+                        codes.append([item_id, annotator, project_id, row[11], "imported", now])
                 bulk_insert(conn, "items", ITEM_COLUMNS, chunk)
                 bulk_insert(conn, "annotations", IMPORTED_COLUMNS, labelled)
+                bulk_insert(conn, "codes", CODE_COLUMNS, codes)
                 self.projects.touch(conn, project_id)
             report.labelled += len(labelled)
         report.imported = len(rows)
@@ -242,11 +247,19 @@ class Items:
                 ),
                 p,
             ).scalar_one()
+            mine = conn.execute(
+                text(
+                    "SELECT COUNT(*) FROM codes WHERE project_id=:p AND annotator=:who"
+                    " AND label IS NOT NULL AND source='human'"
+                ),
+                {**p, "who": annotator or ""},
+            ).scalar_one()
             return {
                 "items": items.scalar_one(),
                 "labelled": labelled,
                 "heldout_labelled": heldout_labelled,
                 "today": self._today(conn, project_id, annotator or ""),
+                "mine": mine,
             }
 
     def _today(self, conn: Any, project_id: int, annotator: str | None) -> int:

@@ -3,19 +3,40 @@
 Orders: `loaded` (file order), `random` (a fixed shuffle), `least-confident` and `by-label` (a
 run's suggestions). Held-out items are interleaved at random in the project's share, so the test
 set fills as the person works; they never take a model's order (they are labelled blind).
+
+Given an annotator, the unlabelled queue is theirs: items they have coded, disputed items and
+items that already have (or are leased to) as many coders as they need are left out, and the item
+returned is leased to them (LEASE_S), so two people never get one single-coded tweet at once. The
+lease is taken in the same write transaction as the pick (PostgreSQL: under a per-project
+advisory lock), so concurrent pickers are served one after the other.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from .engine import Database
 from .filters import filter_sql
+from .gold import coders_needed, overlap_cut
 from .sql import driver_sql, expand, fetch_dicts
 
 ORDERS = ("loaded", "random", "least-confident", "by-label")
+LEASE_S = 600.0  # an open card holds its tweet this long; a closed tab frees it by itself
+_LEASE_LOCK = 7_243_912  # pg_advisory_xact_lock(namespace, project): one picker per project
+# the annotator's own queue: not coded by them, not disputed, still short of coders
+_MINE = (
+    " AND i.disputed=0 AND NOT EXISTS (SELECT 1 FROM codes c WHERE c.item_id=i.id"
+    " AND c.annotator=:who AND c.label IS NOT NULL)"
+    " AND i.coders + (SELECT COUNT(*) FROM leases l WHERE l.item_id=i.id AND l.annotator<>:who"
+    " AND l.expires_at>:now) < CASE WHEN i.split='heldout' OR i.shuffle<:cut THEN :k ELSE 1 END"
+)
+_TEAM = (
+    "SELECT overlap_share, coders_per_item, (SELECT COUNT(*) FROM members m"
+    " WHERE m.project_id=p.id AND m.role='annotator') AS roster FROM projects p WHERE p.id=:project"
+)
 
 
 class Queue:
@@ -33,35 +54,91 @@ class Queue:
         where: str = "unlabelled",
         label: str | None = None,
         search: str = "",
+        annotator: str | None = None,
+        lease_s: float = LEASE_S,
     ) -> dict[str, Any] | None:
-        """The next item to show; `exclude` holds ids skipped in this sitting."""
+        """The next item to show; `exclude` holds ids skipped in this sitting. With an
+        annotator and the unlabelled filter, their own queue, and the item is leased to them."""
         exclude = tuple(exclude)
+        mine = annotator is not None and where == "unlabelled"
         first, fallback, args = self._queries(
-            project_id, order, run_id, exclude, where, label, search
+            project_id, order, run_id, exclude, where, label, search, mine
         )
-        with self.db.raw_read() as cur:
-            # one round trip: the project's share and clock, and each split's candidate
-            cur.execute(driver_sql(self.db.dialect, first), args)
+        if not mine:
+            with self.db.raw_read() as cur:
+                return self._pick(cur, first, fallback, args, seed, exclude)
+        now = time.time()
+        args.update(who=annotator, now=now)
+        with self.db.raw_write() as cur:
+            if self.db.dialect == "postgresql":
+                cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LEASE_LOCK, project_id))
+            cur.execute(driver_sql(self.db.dialect, _TEAM), args)
+            team = fetch_dicts(cur)
+            if not team:
+                return None
+            args.update(
+                cut=overlap_cut(team[0]["overlap_share"]),
+                k=coders_needed(team[0]["coders_per_item"], team[0]["roster"]),
+            )
+            item = self._pick(cur, first, fallback, args, seed, exclude)
+            # one card at a time: taking a tweet gives back the one shown before
+            cur.execute(
+                driver_sql(
+                    self.db.dialect,
+                    "DELETE FROM leases WHERE (project_id=:project AND annotator=:who)"
+                    " OR expires_at<=:now",
+                ),
+                args,
+            )
+            if item is not None:
+                cur.execute(
+                    driver_sql(
+                        self.db.dialect,
+                        "INSERT INTO leases (item_id, annotator, project_id, expires_at)"
+                        " VALUES (:item, :who, :project, :until)",
+                    ),
+                    {"item": item["id"], "who": annotator, "project": project_id,
+                     "until": now + lease_s},
+                )  # fmt: skip
+            return item
+
+    def release(self, project_id: int, annotator: str) -> None:
+        """Give back whatever this annotator holds (a skip, a closed queue)."""
+        with self.db.write() as conn:
+            conn.exec_driver_sql(
+                driver_sql(
+                    self.db.dialect,
+                    "DELETE FROM leases WHERE project_id=:project AND annotator=:who",
+                ),
+                {"project": project_id, "who": annotator},
+            )
+
+    def _pick(self, cur, first, fallback, args, seed, exclude) -> dict[str, Any] | None:
+        # one round trip: the project's share and clock, and each split's candidate
+        cur.execute(driver_sql(self.db.dialect, first), args)
+        rows = fetch_dicts(cur)
+        if not rows:
+            return None
+        share, clock = rows[0]["q_share"], rows[0]["q_clock"]
+        # the draw changes with every new label (the project's newest annotation time) and
+        # every skip, and costs an index lookup where counting labels would scan at 1M items
+        draw = random.Random(f"{seed}:{clock}:{len(exclude)}").random()
+        order_of_splits = ("heldout", "pool") if draw < (share or 0) else ("pool", "heldout")
+        found = {r["q_split"]: r for r in rows if r["q_split"] is not None}
+        for split in order_of_splits:
+            if split in found:
+                return _item(found[split])
+        if fallback is not None:  # items the model has not scored come after the scored ones
+            cur.execute(driver_sql(self.db.dialect, fallback), args)
             rows = fetch_dicts(cur)
-            share, clock = rows[0]["q_share"], rows[0]["q_clock"]
-            # the draw changes with every new label (the project's newest annotation time) and
-            # every skip, and costs an index lookup where counting labels would scan at 1M items
-            draw = random.Random(f"{seed}:{clock}:{len(exclude)}").random()
-            order_of_splits = ("heldout", "pool") if draw < (share or 0) else ("pool", "heldout")
-            found = {r["q_split"]: r for r in rows if r["q_split"] is not None}
-            for split in order_of_splits:
-                if split in found:
-                    return _item(found[split])
-            if fallback is not None:  # items the model has not scored come after the scored ones
-                cur.execute(driver_sql(self.db.dialect, fallback), args)
-                rows = fetch_dicts(cur)
-                if rows:
-                    return _item(rows[0])
+            if rows:
+                return _item(rows[0])
         return None
 
-    def _queries(self, project_id, order, run_id, exclude, where, label, search):
+    def _queries(self, project_id, order, run_id, exclude, where, label, search, mine):
         """(the first query, the fallback for a model's order or None, their parameters)."""
         filt, args = filter_sql(self.db.dialect, where, label, search, run_id)
+        filt += _MINE if mine else ""
         args.update(project=project_id, run=run_id)
         excl = f" AND i.id NOT IN {expand('ex', exclude, args)}" if exclude else ""
         model_order = order in ("least-confident", "by-label") and run_id is not None

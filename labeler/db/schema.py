@@ -30,7 +30,8 @@ from sqlalchemy import (
     func,
 )
 
-SOURCES = ("human", "accepted-suggestion", "imported")
+SOURCES = ("human", "accepted-suggestion", "imported", "adjudicated")
+ROLES = ("owner", "adjudicator", "annotator")
 RUN_KINDS = ("zeroshot", "train", "predict")
 ACTIVE = ("queued", "running")
 
@@ -52,6 +53,12 @@ projects = Table(
     Column("heldout_share", Double, nullable=False, server_default="0.2"),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
+    # the coding team (migration 0002): the overlap set's share of the pool, coders per overlap
+    # item, whether overlap items hide the model's suggestion, the codebook version in force
+    Column("overlap_share", Double, nullable=False, server_default="0.2"),
+    Column("coders_per_item", Integer, nullable=False, server_default="2"),
+    Column("blind_suggestions", SmallInteger, nullable=False, server_default="1"),
+    Column("codebook_version", Integer, nullable=False, server_default="0"),
 )
 Index("projects_name_ci", func.lower(projects.c.name), unique=True)
 
@@ -77,6 +84,8 @@ items = Table(
     Column("review", SmallInteger, nullable=False, server_default="0"),
     Column("comment", Text, nullable=False, server_default=""),
     Column("created_at", Double, nullable=False),
+    Column("coders", SmallInteger, nullable=False, server_default="0"),  # people with a code
+    Column("disputed", SmallInteger, nullable=False, server_default="0"),  # codes disagree
 )
 Index("items_queue", items.c.project_id, items.c.split, items.c.label, items.c.id)
 Index("items_shuffle", items.c.project_id, items.c.split, items.c.label, items.c.shuffle)
@@ -170,4 +179,80 @@ score_cache = Table(
     sqlite_with_rowid=False,
 )
 
-TABLES = ("projects", "items", "annotations", "runs", "predictions", "score_cache")
+# -- the coding team (migration 0002) ----------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", Text, primary_key=True, nullable=False),
+    Column("password_hash", Text),  # argon2; NULL: no password yet (cannot sign in)
+    Column("is_owner", SmallInteger, nullable=False, server_default="0"),  # owns every project
+    Column("created_at", Double, nullable=False),
+)
+Index("users_name_ci", func.lower(users.c.name), unique=True)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, nullable=False),  # SHA-256 of the token
+    Column("name", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", Text, primary_key=True, nullable=False),
+    Column("role", Text, nullable=False),  # ROLES, checked in Python
+    Column("created_at", Double, nullable=False),
+)
+
+# Each person's code in effect per item, mirrored from `annotations` in the same transaction (as
+# `items.label` mirrors the gold label): agreement, the queue's "not coded by me yet" and gold
+# derivation read one row per coder instead of replaying history. Also each person's own unsure
+# flag and comment, so a second coder never sees the first one's note.
+codes = Table(
+    "codes",
+    metadata,
+    Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotator", Text, primary_key=True, nullable=False),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("label", Text),
+    Column("source", Text),
+    Column("codebook_version", Integer),
+    Column("unsure", SmallInteger, nullable=False, server_default="0"),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("updated_at", Double, nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("codes_project", codes.c.project_id, codes.c.annotator)
+
+# Who is looking at which item right now; a lease expires on its own (a closed tab frees it).
+leases = Table(
+    "leases",
+    metadata,
+    Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("annotator", Text, primary_key=True, nullable=False),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", Double, nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("leases_holder", leases.c.project_id, leases.c.annotator)
+
+codebook = Table(
+    "codebook",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True, nullable=False),
+    Column("entries", Text, nullable=False),  # JSON {label: {definition, include, exclude,
+    Column("author", Text, nullable=False, server_default=""),  #   examples: [item ids]}}
+    Column("created_at", Double, nullable=False),
+)
+
+# Tables a copy or archive carries; sessions and leases are moments, not data.
+TABLES = (
+    "projects", "items", "annotations", "runs", "predictions", "score_cache",
+    "users", "members", "codes", "codebook",
+)  # fmt: skip

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from .annotations import Annotations
+from .codebook import Codebook
 from .engine import Database
 from .export import Export
 from .items import Items
@@ -24,6 +25,8 @@ from .migrate import upgrade
 from .projects import Projects
 from .queue import Queue
 from .runs import Predictions, Runs, ScoreCache
+from .team import Team
+from .users import Users
 
 
 class Store:
@@ -37,6 +40,9 @@ class Store:
         self.runs = Runs(self.db)
         self.predictions = Predictions(self.db)
         self.scores = ScoreCache(self.db)
+        self.team = Team(self.db)
+        self.users = Users(self.db)
+        self.codebook = Codebook(self.db, self.projects)
         self.export = Export(self.db, self.projects, self.runs, self.predictions)
 
     @property

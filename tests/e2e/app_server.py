@@ -13,6 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"  # screenshots and server logs (git-ignored)
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CARD = ".st-key-ann_card [data-testid='stText']"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -89,3 +92,9 @@ def app_server(workspace: Path, log_path: Path, **env: str) -> Iterator[str]:
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=20)
+
+
+def idle(page, paint_s: float = 0.15) -> None:
+    """The app's script has finished; a moment more lets the last delta paint."""
+    page.wait_for_selector(IDLE, timeout=60_000)
+    time.sleep(paint_s)

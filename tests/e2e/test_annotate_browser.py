@@ -15,11 +15,15 @@ import sqlite3
 import time
 
 import pytest
-from app_server import ROOT, app_server, launch, require_browser  # noqa: E402  (tests/e2e)
+from app_server import (  # noqa: E402  (tests/e2e)
+    ARTIFACTS,
+    CARD,
+    app_server,
+    idle,
+    launch,
+    require_browser,
+)  # fmt: skip
 
-ARTIFACTS = ROOT / "artifacts" / "e2e"
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CARD = ".st-key-ann_card [data-testid='stText']"
 WHO = "fast"
 KEY_LABELS = {"1": "AGAINST", "2": "FAVOR", "3": "NONE"}
 TRIES = 20
@@ -84,11 +88,6 @@ def page(server):
             raise
         finally:
             browser.close()
-
-
-def idle(page) -> None:
-    page.wait_for_selector(IDLE, timeout=60_000)
-    time.sleep(0.15)  # let the last delta paint
 
 
 def settle(page, quiet_s: float = 0.4) -> None:

@@ -16,12 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from app_server import ROOT, app_server, launch, require_browser  # noqa: E402  (tests/e2e)
+from app_server import (  # noqa: E402  (tests/e2e)
+    ARTIFACTS,
+    CARD,
+    ROOT,
+    app_server,
+    idle,
+    launch,
+    require_browser,
+)  # fmt: skip
 
-ARTIFACTS = ROOT / "artifacts" / "e2e"
 XSS = "<img src=x onerror=alert(1)> totally normal tweet about the #4DayWeek"
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CARD = ".st-key-ann_card [data-testid='stText']"
 
 pytestmark = pytest.mark.e2e
 
@@ -55,11 +60,6 @@ def page(server):
         pg.set_default_timeout(30_000)
         yield pg
         browser.close()
-
-
-def idle(page) -> None:
-    page.wait_for_selector(IDLE, timeout=60_000)
-    time.sleep(0.15)  # let the last delta paint
 
 
 @contextmanager

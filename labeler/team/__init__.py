@@ -1,0 +1,1 @@
+"""The coding team: sign-in, roster, agreement between coders, gold labels."""
