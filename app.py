@@ -21,6 +21,7 @@ navigation = st.navigation(
             st.Page(PAGES["adjudicate"], title="Adjudicate", icon="⚖️"),
         ],
         "Model": [
+            st.Page(PAGES["learning"], title="Live model", icon="🧠"),
             st.Page(PAGES["train"], title="Train", icon="🏋️"),
             st.Page(PAGES["evaluate"], title="Evaluate", icon="📊"),
             st.Page(PAGES["export"], title="Predict & export", icon="📤"),

@@ -1,25 +1,42 @@
 """Trained models of a project and their scores on the held-out items, next to zero-shot's.
 
-Every number here comes from `evaluate.evaluate_predictions` on the items both sides scored:
-the gold labels are the held-out items' current human (or imported) labels
-(`store.labels.train_and_test(...).test`), so a label fixed on Annotate changes the scores at once, and
-zero-shot and a model are always compared on the same items. Nothing is drawn here.
+Every number here comes from `evaluation.metrics.evaluate_with_intervals` (scikit-learn's scores
+with a seeded bootstrap interval each, and a warning per label with too few gold items). The gold
+labels are the held-out items' current labels from a person, an import or an adjudicator
+(`GOLD`; an accepted model suggestion is never gold), so a label fixed on Annotate changes the
+scores at once.
+
+- `heldout_report`: one run's scores on the gold held-out items it scored;
+- `side_by_side`: zero-shot runs, live-model runs and fine-tuned models on the SAME items (those
+  every compared run scored), one row each with intervals and n;
+- `compare_with_zeroshot` / `comparison_wide`: each fine-tuned model against the latest zero-shot
+  run, pair by pair (more items per pair when models scored different items);
+- `labelled_rows` / `score_labelled`: a trained model scored on an uploaded labelled file, through
+  the same loader and predictor as `python -m labeler evaluate`.
+
+Nothing is drawn here.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .db.annotations import GOLD_SOURCES
 from .db.projects import Project
 from .db.store import Store
-from .evaluation.metrics import evaluate_predictions, misclassified
+from .errors import DataError
+from .evaluation.intervals import MIN_TEST_ITEMS as MIN_TEST_ITEMS  # for the pages
+from .evaluation.metrics import evaluate_with_intervals, misclassified
 
 MIN_SCORED = 2  # one held-out tweet is too few to score a model: every score would be 0 or 1
+GOLD = GOLD_SOURCES  # a person's, an import's or an adjudicator's label: never a suggestion
+DRAWS, SEED = 1000, 0  # the bootstrap behind every interval here
 
 
 def trained_models(store: Store, project_id: int) -> list[dict[str, Any]]:
@@ -64,15 +81,18 @@ def models_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def gold_heldout(store: Store, project_id: int) -> pd.DataFrame:
-    """Held-out items with a human or imported label: id, text, label, label_source."""
-    return store.labels.train_and_test(project_id).test
+    """Held-out items with a gold label (`GOLD`: never an accepted suggestion): id, text, label,
+    label_source, by id."""
+    items = store.items.texts(project_id, split="heldout")
+    keep = items["label"].notna() & items["label_source"].isin(GOLD)
+    return items.loc[keep, ["id", "text", "label", "label_source"]].reset_index(drop=True)
 
 
 @dataclass
 class HeldoutReport:
     """A model's (or zero-shot's) scores on the gold held-out items it has predictions for."""
 
-    metrics: dict[str, Any] | None  # evaluate_predictions(...), None when no item overlaps
+    metrics: dict[str, Any] | None  # evaluate_with_intervals(...), None when no item overlaps
     items: pd.DataFrame  # id, text, gold, predicted, label_source, confidence, scores
     labels: list[str]
     n_gold: int  # held-out items with a human label
@@ -98,13 +118,19 @@ def _joined(gold: pd.DataFrame, preds: pd.DataFrame) -> pd.DataFrame:
     return merged.sort_values("id").reset_index(drop=True)
 
 
-def _score(items: pd.DataFrame, labels: list[str]) -> dict[str, Any] | None:
+def _score(
+    items: pd.DataFrame, labels: list[str], *, per_label: bool = True
+) -> dict[str, Any] | None:
+    """`evaluate_with_intervals` of joined items (gold, predicted, scores); None for no item."""
     if items.empty:
         return None
     probs = np.array(items["scores"].tolist(), dtype=float)
     if probs.shape != (len(items), len(labels)):
         probs = None  # scores stored in another label order cannot be used for curves
-    return evaluate_predictions(items["gold"], items["predicted"], labels, probs=probs)
+    return evaluate_with_intervals(
+        items["gold"], items["predicted"], labels, probs=probs, per_label=per_label,
+        draws=DRAWS, seed=SEED,
+    )  # fmt: skip
 
 
 def heldout_report(
@@ -153,6 +179,20 @@ SCORE_NAMES = {
     "mcc": "MCC",
     "stance_f1": "stance-F1",
 }
+SCORE_COLUMNS = [f"{s}{end}" for s in SCORES for end in ("", "_low", "_high")]
+
+
+def _score_columns(metrics: dict[str, Any] | None) -> dict[str, float | None]:
+    """Each score of `SCORES` with its interval's bounds (None where undefined)."""
+    out: dict[str, float | None] = dict.fromkeys(SCORE_COLUMNS)
+    if metrics is None:
+        return out
+    for score in SCORES:
+        interval = metrics["intervals"].get(score)
+        out[score] = metrics.get(score)
+        out[f"{score}_low"] = None if interval is None else interval.low
+        out[f"{score}_high"] = None if interval is None else interval.high
+    return out
 
 
 def compare_with_zeroshot(
@@ -160,9 +200,10 @@ def compare_with_zeroshot(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Zero-shot vs each trained model, each pair on the same gold held-out items.
 
-    Returns a long frame (model, system, items, accuracy, macro_f1, mcc, stance_f1; one row for
-    zero-shot and one for the model per trained model) and facts for the page: n_gold, zeroshot
-    run, how many gold items zero-shot scored.
+    Returns a long frame (model, system, items, then each score with its interval: accuracy,
+    accuracy_low, accuracy_high, macro_f1, ...; one row for zero-shot and one for the model per
+    trained model) and facts for the page: n_gold, zeroshot run, how many gold items zero-shot
+    scored.
     """
     gold = gold_heldout(store, project.id)
     zs_run = store.runs.latest(project.id, "zeroshot")
@@ -177,16 +218,16 @@ def compare_with_zeroshot(
         else:
             sides = [("fine-tuned", mine)]
         for system, items in sides:
-            m = _score(items.reset_index(drop=True), project.labels)
+            m = _score(items.reset_index(drop=True), project.labels, per_label=False)
             row = {"model": model_name(run), "system": system, "items": len(items)}
-            row.update({k: (m or {}).get(k) for k in SCORES})
+            row.update(_score_columns(m))
             rows.append(row)
     facts = {
         "n_gold": len(gold),
         "zeroshot_run": zs_run,
         "zeroshot_scored": 0 if zs is None else len(zs),
     }
-    return pd.DataFrame(rows, columns=["model", "system", "items", *SCORES]), facts
+    return pd.DataFrame(rows, columns=["model", "system", "items", *SCORE_COLUMNS]), facts
 
 
 def comparison_wide(long: pd.DataFrame) -> pd.DataFrame:
@@ -200,6 +241,213 @@ def comparison_wide(long: pd.DataFrame) -> pd.DataFrame:
                 continue  # e.g. stance F1 on a project without AGAINST/FAVOR labels
             for system in by_system.index:
                 side = "model" if system == "fine-tuned" else system
-                row[f"{side} {SCORE_NAMES[score]}"] = by_system.at[system, score]
+                name = f"{side} {SCORE_NAMES[score]}"
+                row[name] = by_system.at[system, score]
+                if f"{score}_low" in by_system:
+                    row[f"{name} low"] = by_system.at[system, f"{score}_low"]
+                    row[f"{name} high"] = by_system.at[system, f"{score}_high"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# -- every model side by side, on the same items -----------------------------------------------
+
+SIDE_KINDS = {"zeroshot": "zero-shot", "live": "live model", "train": "fine-tuned"}
+SIDE_COLUMNS = ["model", "kind", "run", "n", *SCORE_COLUMNS]
+
+
+def run_label(run: dict[str, Any]) -> str:
+    """How a compared run is named: "Zero-shot run #3 (model)", "Live model run #5",
+    "Model #7 · base"."""
+    if run["kind"] == "zeroshot":
+        return f"Zero-shot run #{run['id']} ({run.get('model') or 'model'})"
+    if run["kind"] == "live":
+        return f"Live model run #{run['id']}"
+    return model_name(run)
+
+
+def comparable_runs(store: Store, project_id: int) -> list[dict[str, Any]]:
+    """Finished runs that can be set side by side: zero-shot runs, live-model runs and trained
+    models that saved a model; zero-shot first, then live, then fine-tuned, oldest first."""
+    order = list(SIDE_KINDS)
+    runs = [
+        r
+        for r in store.runs.list(project_id)
+        if r["status"] == "done"
+        and r["kind"] in SIDE_KINDS
+        and (r["kind"] != "train" or r["artifact_path"])
+    ]
+    return sorted(runs, key=lambda r: (order.index(r["kind"]), r["id"]))
+
+
+def default_comparison(runs: list[dict[str, Any]]) -> list[int]:
+    """The runs compared unless the user picks others: the newest zero-shot run, the newest
+    live-model run and every fine-tuned model (ids, in `runs` order)."""
+    newest = {
+        kind: max((r["id"] for r in runs if r["kind"] == kind), default=None)
+        for kind in ("zeroshot", "live")
+    }
+    return [r["id"] for r in runs if r["kind"] == "train" or r["id"] == newest.get(r["kind"])]
+
+
+@dataclass
+class SideBySide:
+    """Runs scored on the same gold held-out items: the ones every compared run scored."""
+
+    table: pd.DataFrame  # SIDE_COLUMNS, one row per compared run, in the order given
+    item_ids: list[int]  # the gold held-out items every compared run scored
+    n_gold: int  # held-out items with a gold label
+    coverage: dict[int, int]  # run id -> gold held-out items that run scored on its own
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.item_ids)
+
+    def limiting(self) -> list[int]:
+        """The runs that scored the fewest gold items (those that shrink the common set)."""
+        if not self.coverage:
+            return []
+        fewest = min(self.coverage.values())
+        return [run for run, k in self.coverage.items() if k == fewest and k < self.n_gold]
+
+
+def side_by_side(
+    store: Store,
+    project: Project,
+    runs: list[dict[str, Any]],
+    *,
+    draws: int = DRAWS,
+    seed: int = SEED,
+) -> SideBySide:
+    """Every run of `runs` scored on the gold held-out items ALL of them scored (never an
+    accepted suggestion as gold): accuracy, macro-F1, MCC and stance-F1 with seeded bootstrap
+    intervals, and n. A label a run predicts outside the project's labels counts as a label of
+    its own (every run is scored over the same labels)."""
+    gold = gold_heldout(store, project.id)
+    joined = {r["id"]: _joined(gold, heldout_predictions(store, project.id, r["id"])) for r in runs}
+    common = set(gold["id"])
+    for items in joined.values():
+        common &= set(items["id"])
+    ids = sorted(common)
+    shared = {run: items[items["id"].isin(common)] for run, items in joined.items()}
+    seen = set(gold.loc[gold["id"].isin(common), "label"])
+    for items in shared.values():
+        seen |= set(items["predicted"])
+    labels = [*project.labels, *sorted(str(x) for x in seen - set(project.labels))]
+    rows = []
+    for run in runs:
+        items = shared[run["id"]].reset_index(drop=True)
+        metrics = None
+        if len(items):
+            metrics = evaluate_with_intervals(
+                items["gold"], items["predicted"], labels, per_label=False, draws=draws, seed=seed
+            )
+        rows.append(
+            {
+                "model": run_label(run),
+                "kind": SIDE_KINDS.get(run["kind"], run["kind"]),
+                "run": run["id"],
+                "n": len(items),
+                **_score_columns(metrics),
+            }
+        )
+    return SideBySide(
+        table=pd.DataFrame(rows, columns=SIDE_COLUMNS),
+        item_ids=ids,
+        n_gold=len(gold),
+        coverage={run: len(items) for run, items in joined.items()},
+        labels=labels,
+    )
+
+
+def side_by_side_notes(result: SideBySide, names: dict[int, str]) -> list[str]:
+    """Sentences for the page: what was compared, who limits it, and a warning when few items."""
+    notes = []
+    if result.table.empty:
+        return notes
+    scored = "; ".join(
+        f"{names.get(run, f'run #{run}')} scored {k:,} of them"
+        for run, k in result.coverage.items()
+    )
+    notes.append(
+        f"{result.n_gold:,} held-out tweets carry a human label; {scored}. Every model below is "
+        f"scored on the {result.n:,} that all of them scored."
+    )
+    limiting = result.limiting()
+    if limiting and result.n < result.n_gold:
+        who = ", ".join(names.get(run, f"run #{run}") for run in limiting)
+        notes.append(f"Leave out {who} to compare the others on more held-out tweets.")
+    return notes
+
+
+# -- a trained model scored on a labelled file -------------------------------------------------
+
+FILE_NOUN = ("row", "rows")
+FILE_TODO = "add labelled rows of it to the file, or score a bigger labelled file"
+
+
+@dataclass
+class LabelledRows:
+    """The rows of a file that carry a label: their texts and labels, and how many had none."""
+
+    texts: list[str]
+    gold: list[str]
+    skipped: int
+    label_col: str = "label"
+
+
+def labelled_rows(df: pd.DataFrame, text_col: str, label_col: str, name: str) -> LabelledRows:
+    """Texts and labels of a table as `read_table` reads it, exactly as `python -m labeler
+    evaluate` takes them: labels stripped, rows with an empty label skipped (counted)."""
+    labels = df[label_col].astype(str).str.strip()
+    keep = labels != ""
+    if not keep.any():
+        raise DataError(
+            f"'{name}' has no labelled rows: the label column '{label_col}' is empty in all "
+            f"{len(df):,} rows. Pick the column that holds the labels."
+        )
+    texts = df.loc[keep, text_col].astype(str).tolist()
+    return LabelledRows(texts, labels[keep].tolist(), int((~keep).sum()), label_col)
+
+
+def unknown_labels(gold: Sequence[str], model_labels: Sequence[str], label_col: str) -> str | None:
+    """A sentence when the file's labels include some the model does not know; else None."""
+    counts = pd.Series(list(gold)).value_counts()
+    unknown = [lab for lab in counts.index if lab not in set(model_labels)]
+    if not unknown:
+        return None
+    listed = ", ".join(f"'{lab}' ({counts[lab]:,} rows)" for lab in unknown[:8])
+    more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+    known = ", ".join(f"'{lab}'" for lab in model_labels)
+    return (
+        f"The column '{label_col}' holds {len(unknown)} label"
+        f"{'s' if len(unknown) != 1 else ''} the model does not know: {listed}{more}. The model "
+        f"knows {known}. Rename those labels in the file to the model's, drop their rows, or "
+        "pick the column that holds the labels."
+    )
+
+
+def score_labelled(
+    classifier: Any,
+    rows: LabelledRows,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 64,
+    draws: int = DRAWS,
+    seed: int = SEED,
+) -> dict[str, Any]:
+    """A loaded classifier (`models.classifier.load_classifier`) scored on labelled rows: the
+    predictor and scores of `python -m labeler evaluate`, with intervals and small-sample
+    warnings. Raises DataError (with `unknown_labels`' sentence) before predicting when the rows
+    carry labels the model does not know."""
+    from .models.classifier import predict
+
+    message = unknown_labels(rows.gold, classifier.label_names, rows.label_col)
+    if message:
+        raise DataError(message)
+    preds = predict(classifier, rows.texts, batch_size=batch_size, progress=progress)
+    return evaluate_with_intervals(
+        rows.gold, preds.labels, classifier.label_names, probs=preds.probs,
+        draws=draws, seed=seed, noun=FILE_NOUN, todo=FILE_TODO,
+    )  # fmt: skip

@@ -2,9 +2,21 @@
 
 import streamlit as st
 
-from labeler.suggestions import suggestion_runs
+from labeler.suggestions import default_source, suggestion_runs
 from ui.annotate_card import CARD_CSS, annotation_card, key_gate, table_mode
 from ui.common import annotator, get_store, in_app, require_items, require_project
+
+ORDER_NAMES = {
+    "loaded": "As loaded",
+    "random": "Random",
+    "least-confident": "Least confident first",
+    "margin": "Smallest margin first",
+    "entropy": "Highest entropy first",
+    "diverse": "Uncertain, spread over topics",
+    "by-label": "By suggested label",
+}
+
+AUTO = "auto"
 
 in_app(__file__)
 
@@ -14,33 +26,37 @@ require_items(store, project)
 st.title("✍️ Annotate")
 
 runs = suggestion_runs(store, project.id)
+source_run, source = default_source(store, project.id)
 with st.sidebar:
     st.subheader("Queue")
     order = st.selectbox(
         "Order",
-        ["loaded", "random", "least-confident", "by-label"],
+        list(ORDER_NAMES),
         key="ann_order",
-        format_func={
-            "loaded": "As loaded",
-            "random": "Random",
-            "least-confident": "Least confident first",
-            "by-label": "By suggested label",
-        }.get,
+        format_func=ORDER_NAMES.get,
+        help="The model's orders ask first about the tweets it is least sure of; whether that "
+        "beats random order on your tweets is shown on the Live model page.",
     )
     run_name = st.selectbox(
         "Suggestions from",
-        list(runs) or ["(none yet: run Pre-label)"],
+        [AUTO, *runs],
         key="ann_run",
+        format_func=lambda name: (
+            f"Best so far: {source_run or 'none yet'}" if name == AUTO else name
+        ),
+        help="Best so far: the live model once cross-validation says it beats zero-shot on "
+        "your labels, else the newest zero-shot run (the Live model page has the numbers).",
     )
     where = st.selectbox(
         "Show",
-        ["unlabelled", "unsure", "review", "disagree", "labelled", "all"],
+        ["unlabelled", "unsure", "review", "disagree", "suspect", "labelled", "all"],
         key="ann_where",
         format_func={
             "unlabelled": "Unlabelled",
             "unsure": "Marked unsure",
             "review": "Accepted suggestions to audit",
             "disagree": "Human vs model disagreement",
+            "suspect": "Suspect labels (the live model doubts them)",
             "labelled": "Labelled",
             "all": "All",
         }.get,
@@ -48,9 +64,12 @@ with st.sidebar:
     label_filter = st.selectbox("With label", ["(any)", *project.labels], key="ann_label")
     search = st.text_input("Text contains", key="ann_search")
 
+chosen = runs.get(source_run) if run_name == AUTO else runs.get(run_name)
+if where == "suspect":  # the live model's doubts live on its newest run
+    chosen = next((r for r in runs.values() if r["kind"] == "live"), None)
 queue = dict(
     order=order,
-    run_id=runs[run_name]["id"] if run_name in runs else None,
+    run_id=chosen["id"] if chosen else None,
     where=where,
     label=None if label_filter == "(any)" else label_filter,
     search=search,
@@ -64,7 +83,8 @@ one, table = st.tabs(["One at a time", "Table"], key="ann_mode", on_change="reru
 if one.open:
     with one:
         key_gate()
-        annotation_card(store, project, annotator(), queue)
+        says = source.description if run_name == AUTO and where != "suspect" else ""
+        annotation_card(store, project, annotator(), queue, says)
 if table.open:
     with table:
         table_mode(store, project, annotator(), queue)

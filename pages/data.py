@@ -8,6 +8,7 @@ from labeler.io.columns import detect_columns, no_text_column_message
 from labeler.io.formats import SUPPORTED
 from labeler.io.prepare import prepare_items
 from labeler.io.read import read_table
+from labeler.jobs.learning import ensure_embedding_job
 from labeler.sample import create_sample_project
 from labeler.workspace import SAMPLE_DATA
 from ui.charts import histogram
@@ -128,6 +129,7 @@ if payload is not None:
                 report = store.items.import_frame(
                     project.id, prepared.items, source_name=name, skip_existing=merge
                 )
+                ensure_embedding_job(store, project.id)  # embeds new tweets in the background
                 # Two rules, never mixed up: rows of this file that repeat an earlier row are
                 # merged by prepare_items; texts the project held before are skipped by the store.
                 in_file = "the exact same text, ignoring spaces around it"

@@ -16,6 +16,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Labelling and importing start background embedding and live-model jobs in the app; tests that
+# are about those jobs turn them on (tests/test_live_model.py), the rest keep 2 cores quiet.
+os.environ.setdefault("TWEET_LABELER_LEARNING_JOBS", "0")
 
 import pytest  # noqa: E402
 

@@ -248,7 +248,7 @@ def test_the_page_shows_alpha_beside_the_heldout_table(app, workspace):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Krippendorff's alpha"] == f"{expected.report.alpha:.3f}"
     low, high = expected.report.alpha_ci
-    assert metrics["95% interval"] == f"{low:.3f} – {high:.3f}"
+    assert metrics["95% interval"] == f"{low:.2f} to {high:.2f}"
     assert expected.report.reading in [t.value for t in at.text]
     (table,) = [d.value for d in at.dataframe]  # read-only tables keep no key in AppTest
     assert table["who"].tolist() == ["ana", "ben", "cy"] and table["n"].tolist() == [12, 12, 12]

@@ -44,14 +44,15 @@ LABELLER = textwrap.dedent(
 )
 IMPORTER = textwrap.dedent(
     """
-    import sys
+    import sys, time
     sys.path.insert(0, {root!r})
     import pandas as pd
     from labeler.db.store import Store
     store = Store({url!r})
     texts = [f"imported tweet {{i}} about the #fourdayweek" for i in range({n})]
+    started = time.perf_counter()
     report = store.items.import_frame({project}, pd.DataFrame({{"text": texts}}))
-    print(report.imported, flush=True)
+    print(report.imported, time.perf_counter() - started, flush=True)
     open({stop!r}, "w").close()
     """
 )
@@ -96,7 +97,8 @@ def test_labels_survive_a_big_import_and_a_busy_job(db_url, tmp_path):
     outputs = [p.communicate(timeout=300) for p in [*labellers, *others]]
     for proc, (out, err) in zip([*labellers, *others], outputs, strict=True):
         assert proc.returncode == 0, err[-2000:] + out[-2000:]
-    assert int(outputs[2][0]) == N_IMPORT
+    imported, import_s = outputs[2][0].split()
+    assert int(imported) == N_IMPORT
 
     acked = {}
     waits = []
@@ -125,4 +127,7 @@ def test_labels_survive_a_big_import_and_a_busy_job(db_url, tmp_path):
     assert {i: (None if pd.isna(current[i]) else current[i]) for i in want} == want
     assert None in want.values() and len(set(want.values())) > 1  # both cases happened
     assert store.items.count(project.id) == N_IMPORT + 30
-    assert max(waits) < 1.0, f"slowest label waited {max(waits):.2f} s"
+    # a label waits for one import chunk at most, never for the whole import (5 chunks): on a
+    # loaded machine chunks slow down, so the bound is relative to the import's own time
+    bound = max(1.0, 0.5 * float(import_s))
+    assert max(waits) < bound, f"slowest label waited {max(waits):.2f} s (import {import_s} s)"

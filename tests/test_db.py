@@ -57,7 +57,9 @@ def test_first_version_workspace_opens_with_every_row_intact(v1_copy):
     for r in sorted(expected["annotations"], key=lambda r: r["id"]):
         if not r["retracts"] and r["id"] not in undone:
             want_codes[(r["item_id"], r["annotator"])] = r["label"]
-    got_codes = {(r["item_id"], r["annotator"]): r["label"] for r in rows(store, "SELECT * FROM codes")}
+    got_codes = {
+        (r["item_id"], r["annotator"]): r["label"] for r in rows(store, "SELECT * FROM codes")
+    }
     assert got_codes == want_codes and len(got_codes) >= 3
 
 

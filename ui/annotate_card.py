@@ -29,6 +29,7 @@ from labeler.db.codebook import as_text
 from labeler.db.projects import Project
 from labeler.db.store import Store
 from labeler.errors import LabelerError
+from labeler.jobs.learning import maybe_retrain
 from ui.common import plain, show_error
 
 CARD_CSS = """<style>
@@ -155,12 +156,15 @@ def _stale(card: int) -> bool:
     return True
 
 
-def _on_label(store: Store, item_id: int, card: int, label: str, who: str, keep_out: bool) -> None:
+def _on_label(
+    store: Store, project_id: int, item_id: int, card: int, label: str, who: str, keep_out: bool
+) -> None:
     if _stale(card):
         return
     started = time.perf_counter()
     store.labels.add(item_id, label, annotator=who, source="human")
     st.session_state["ann_callback_s"] = time.perf_counter() - started
+    maybe_retrain(store, project_id)  # every 10th new gold label: the live model refits
     st.session_state["ann_flash"] = f"Labelled {label}."
     _advance(_sitting(), item_id, keep_out)
 
@@ -217,7 +221,11 @@ def _item(store: Store, item_id: int | None) -> dict[str, Any] | None:
 
 
 @st.fragment
-def annotation_card(store: Store, project: Project, who: str, queue: dict[str, Any]) -> None:
+def annotation_card(
+    store: Store, project: Project, who: str, queue: dict[str, Any], source: str = ""
+) -> None:
+    """`source` says where the suggestions come from (kept out of `queue`: a retrain that
+    changes it must not move the card)."""
     started = time.perf_counter()
     sitting = _sitting()
     sig = repr(sorted(queue.items()))
@@ -285,6 +293,8 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
         suggestion = store.predictions.get(queue["run_id"], item_id)
         if suggestion:
             meta.append(f"suggestion: **{plain(suggestion['label'])}** ({suggestion['score']:.0%})")
+            if source:
+                meta.append(f"from {plain(source)}")
     if mine.get("label"):
         meta.append(f"your label: **{plain(mine['label'])}**")
     if item.get("label") and not blind:
@@ -298,7 +308,7 @@ def annotation_card(store: Store, project: Project, who: str, queue: dict[str, A
             key=f"ann_label_{draw}_{j}",
             shortcut=SHORTCUTS[j] if j < 9 else None,
             on_click=_on_label,
-            args=(store, item_id, card, label, who, keep_out),
+            args=(store, project.id, item_id, card, label, who, keep_out),
             width="stretch",
         )
     a, b, c, d = st.columns([1, 1, 1, 3])
@@ -373,6 +383,7 @@ def _on_save(store: Store, project_id: int, who: str) -> None:
     changes = _collect_edits(project_id)
     try:
         saved = store.labels.apply_edits(project_id, dict(changes), annotator=who)
+        maybe_retrain(store, project_id)
     except LabelerError as exc:
         st.session_state["ann_table_error"] = str(exc)
         return

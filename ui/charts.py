@@ -224,3 +224,58 @@ def pair_confusion_heatmap(table: pd.DataFrame, a: str, b: str) -> go.Figure:
     fig.update_yaxes(type="category")
     fig.update_traces(textfont_size=FONT + 2)
     return _style(fig, 100 + 70 * max(len(table), 1) + 120)
+
+
+# -- evaluation with intervals (pages/evaluate.py) ---------------------------------------------
+
+KIND_COLOURS = {"zero-shot": "#9aa5b1", "live model": "#d29922", "fine-tuned": "#1f6feb"}
+
+
+def interval_bars(table: pd.DataFrame, score: str, name: str) -> go.Figure:
+    """One bar per model (coloured by kind: one trace per kind) with its 95% interval as an error
+    bar, all scored on the same items; n and the bounds in the hover. `table` has columns model,
+    kind, n, `score`, `score`_low and `score`_high (`labeler.comparison.side_by_side`)."""
+    value = pd.to_numeric(table[score], errors="coerce")
+    low = pd.to_numeric(table[f"{score}_low"], errors="coerce")
+    high = pd.to_numeric(table[f"{score}_high"], errors="coerce")
+    df = pd.DataFrame(
+        {
+            "model": table["model"].map(plot_text), "kind": table["kind"], "n": table["n"],
+            score: value, "low": low, "high": high, "plus": high - value, "minus": value - low,
+        }
+    )  # fmt: skip
+    n = int(df["n"].max()) if len(df) else 0
+    fig = px.bar(
+        df, x="model", y=score, color="kind", error_y="plus", error_y_minus="minus",
+        text_auto=".2f", hover_data={"n": True, "low": ":.3f", "high": ":.3f", "plus": False,
+                                     "minus": False},
+        title=f"{name} on the same {n:,} held-out tweets (bars: 95% interval)",
+        labels={"model": "", score: name, "kind": ""}, color_discrete_map=KIND_COLOURS,
+    )  # fmt: skip
+    floor = min(0.0, float(np.nanmin(low.fillna(value).to_numpy(dtype=float), initial=0.0)))
+    return _style(fig, 400, yaxis_range=[floor, 1.05], xaxis_type="category")
+
+
+def learning_curve_chart(curve: dict[str, Any]) -> go.Figure | None:
+    """Cross-validated macro-F1 against gold labels (points with their spread) and the fitted
+    law, drawn no further than the curve's horizon (twice the labels); None with fewer than two
+    points (one point is not a curve)."""
+    points = curve.get("points") or []
+    if len(points) < 2:
+        return None
+    x = [p.get("train_n") or p["n"] for p in points]
+    fig = go.Figure(
+        go.Scatter(
+            x=x, y=[p["macro_f1"] for p in points], mode="markers", name="cross-validated",
+            error_y=dict(type="data", array=[p.get("std") or 0 for p in points]),
+        )
+    )  # fmt: skip
+    fit = curve.get("fit")
+    if fit:
+        grid = np.geomspace(max(min(x), 1), curve["horizon"], 60)
+        law = fit["a"] - fit["b"] * grid ** (-fit["c"])
+        fig.add_trace(go.Scatter(x=grid, y=law, mode="lines", name="fitted law"))
+        fig.add_vline(x=curve["n_labels"], line_dash="dot", annotation_text="now")
+    fig.update_layout(xaxis_title="gold labels", yaxis_title="macro-F1")
+    fig.update_yaxes(range=[0, 1.05])
+    return _style(fig, 360)

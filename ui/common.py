@@ -38,6 +38,7 @@ PAGES = {
     "team": "pages/team.py",
     "agreement": "pages/agreement.py",
     "adjudicate": "pages/adjudicate.py",
+    "learning": "pages/learning.py",
 }
 
 

@@ -10,9 +10,33 @@ import os
 import sys
 
 from ..errors import LabelerError
-from . import agreement, copy_store, evaluate, export, import_, predict, prelabel, train, user
+from . import (
+    agreement,
+    copy_store,
+    evaluate,
+    export,
+    find_errors,
+    import_,
+    predict,
+    prelabel,
+    simulate,
+    train,
+    user,
+)
 
-COMMANDS = (prelabel, train, predict, evaluate, import_, export, copy_store, agreement, user)
+COMMANDS = (
+    prelabel,
+    train,
+    predict,
+    evaluate,
+    import_,
+    export,
+    copy_store,
+    agreement,
+    user,
+    simulate,
+    find_errors,
+)
 EXIT_ERROR = 2  # what argparse exits with for bad arguments, too
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
@@ -21,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m labeler",
         description="Tweet Labeler from a terminal: "
-        "prelabel, train, predict, evaluate, import, export, copy-store, agreement, user.",
+        "prelabel, train, predict, evaluate, import, export, copy-store, agreement, user, simulate, "
+        "find-errors.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import StoreError
 
-WHERE = ("unlabelled", "labelled", "unsure", "review", "disagree", "all")
+WHERE = ("unlabelled", "labelled", "unsure", "review", "disagree", "suspect", "all")
 
 
 def filter_sql(
@@ -30,6 +30,15 @@ def filter_sql(
             clauses.append(
                 "i.label IS NOT NULL AND EXISTS (SELECT 1 FROM predictions fp WHERE"
                 " fp.run_id=:filter_run AND fp.item_id=i.id AND fp.label != i.label)"
+            )
+            args["filter_run"] = run_id
+    elif where == "suspect":  # labelled tweets the live model doubts (ordered by the queue)
+        if run_id is None:
+            clauses.append("1=0")
+        else:
+            clauses.append(
+                "i.label IS NOT NULL AND EXISTS (SELECT 1 FROM predictions sp WHERE"
+                " sp.run_id=:filter_run AND sp.item_id=i.id AND sp.suspect IS NOT NULL)"
             )
             args["filter_run"] = run_id
     elif where != "all":

@@ -1,7 +1,10 @@
 """What to show next: the annotation queue's orders over a project's items.
 
-Orders: `loaded` (file order), `random` (a fixed shuffle), `least-confident` and `by-label` (a
-run's suggestions). Held-out items are interleaved at random in the project's share, so the test
+Orders: `loaded` (file order), `random` (a fixed shuffle), and a run's: `least-confident` (lowest
+top probability), `margin` (smallest gap between the two likeliest labels), `entropy` (highest),
+`diverse` (uncertainty balanced across clusters of the embeddings, ranked by the live model's job)
+and `by-label`. The `suspect` filter shows labelled tweets the live model doubts, most suspect
+first. Held-out items are interleaved at random in the project's share, so the test
 set fills as the person works; they never take a model's order (they are labelled blind).
 
 Given an annotator, the unlabelled queue is theirs: items they have coded, disputed items and
@@ -23,7 +26,16 @@ from .filters import filter_sql
 from .gold import coders_needed, overlap_cut
 from .sql import driver_sql, expand, fetch_dicts
 
-ORDERS = ("loaded", "random", "least-confident", "by-label")
+ORDERS = ("loaded", "random", "least-confident", "margin", "entropy", "diverse", "by-label")
+# a model's order: (the key that must be known, ORDER BY); `suspect` orders the suspect-label queue
+MODEL_ORDERS = {
+    "least-confident": ("p.score", "p.score ASC, i.id"),
+    "margin": ("p.margin", "p.margin ASC, i.id"),
+    "entropy": ("p.entropy", "p.entropy DESC, i.id"),
+    "diverse": ("p.diverse_rank", "p.diverse_rank ASC, i.id"),
+    "by-label": ("p.label", "p.label, p.score DESC, i.id"),
+    "suspect": ("p.suspect", "p.suspect ASC, i.id"),
+}
 LEASE_S = 600.0  # an open card holds its tweet this long; a closed tab frees it by itself
 _LEASE_LOCK = 7_243_912  # pg_advisory_xact_lock(namespace, project): one picker per project
 # the annotator's own queue: not coded by them, not disputed, still short of coders
@@ -141,19 +153,19 @@ class Queue:
         filt += _MINE if mine else ""
         args.update(project=project_id, run=run_id)
         excl = f" AND i.id NOT IN {expand('ex', exclude, args)}" if exclude else ""
-        model_order = order in ("least-confident", "by-label") and run_id is not None
+        order = "suspect" if where == "suspect" else order
+        model_order = order in MODEL_ORDERS and run_id is not None
+        known, ordering = MODEL_ORDERS.get(order, ("p.score", ""))
 
         def candidate(split: str) -> str:
             where_split = f"i.project_id=:project AND i.split='{split}'{filt}{excl}"
             if split == "heldout" or not model_order:  # held-out: blind, in a fixed shuffle
                 key = "i.shuffle" if order == "random" or split == "heldout" else "i.id"
                 return f"SELECT i.* FROM items i WHERE {where_split} ORDER BY {key} LIMIT 1"
-            key = (
-                "p.score ASC, i.id" if order == "least-confident" else "p.label, p.score DESC, i.id"
-            )
             return (
                 "SELECT i.* FROM predictions p JOIN items i ON i.id=p.item_id"
-                f" WHERE p.run_id=:run AND {where_split} ORDER BY {key} LIMIT 1"
+                f" WHERE p.run_id=:run AND {known} IS NOT NULL AND {where_split}"
+                f" ORDER BY {ordering} LIMIT 1"
             )
 
         first = (
@@ -167,11 +179,11 @@ class Queue:
             " ) c ON 1=1"
         )
         fallback = None
-        if model_order:
+        if model_order and order != "suspect":
             fallback = (
                 f"SELECT i.* FROM items i WHERE i.project_id=:project AND i.split='pool'{filt}"
                 f"{excl} AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_id=:run"
-                " AND p.item_id=i.id) ORDER BY i.id LIMIT 1"
+                f" AND p.item_id=i.id AND {known} IS NOT NULL) ORDER BY i.id LIMIT 1"
             )
         return first, fallback, args
 

@@ -8,6 +8,7 @@ cache keeps scores per (run key, exact text): reruns cost nothing and interrupte
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -128,24 +129,52 @@ class Runs:
             conn.execute(text("DELETE FROM runs WHERE id=:id"), {"id": run_id})
 
 
+def queue_keys(scores: Sequence[float]) -> tuple[float | None, float | None]:
+    """(margin between the two most likely labels, entropy in nats) of one item's scores."""
+    p = sorted((float(x) for x in scores), reverse=True)
+    if not p:
+        return None, None
+    margin = p[0] - (p[1] if len(p) > 1 else 0.0)
+    entropy = -sum(x * math.log(x) for x in p if x > 0)
+    return margin, entropy
+
+
 class Predictions:
     def __init__(self, db: Database):
         self.db = db
 
     def put(self, run_id: int, rows: Iterable[tuple[int, str, float, Sequence[float]]]) -> None:
-        """(item_id, label, score, scores in label order) for one run; replaces earlier rows."""
-        values = [
-            (run_id, i, lab, float(s), json.dumps([round(float(x), 6) for x in sc]))
-            for i, lab, s, sc in rows
-        ]
+        """(item_id, label, score, scores in label order) for one run; replaces earlier rows.
+        The queue's keys (margin, entropy) are computed here, once, from the scores."""
+        values = []
+        for i, lab, s, sc in rows:
+            margin, entropy = queue_keys(sc)
+            values.append(
+                (run_id, i, lab, float(s), json.dumps([round(float(x), 6) for x in sc]),
+                 margin, entropy)
+            )  # fmt: skip
         with self.db.write() as conn:
             upsert(
                 conn,
                 "predictions",
-                ("run_id", "item_id", "label", "score", "scores"),
+                ("run_id", "item_id", "label", "score", "scores", "margin", "entropy"),
                 ("run_id", "item_id"),
                 values,
             )
+
+    def set_keys(self, run_id: int, column: str, values: dict[int, float]) -> None:
+        """Write a per-item key computed elsewhere (`diverse_rank` or `suspect`) for one run;
+        items not given get NULL (out of that queue)."""
+        if column not in ("diverse_rank", "suspect"):
+            raise StoreError(f"Unknown prediction key {column!r}.")
+        with self.db.write() as conn:
+            conn.execute(text(f"UPDATE predictions SET {column}=NULL WHERE run_id=:run"),
+                         {"run": run_id})  # fmt: skip
+            if values:
+                conn.execute(
+                    text(f"UPDATE predictions SET {column}=:v WHERE run_id=:run AND item_id=:item"),
+                    [{"v": v, "run": run_id, "item": int(i)} for i, v in values.items()],
+                )
 
     def frame(
         self, run_id: int, *, project_id: int | None = None, split: str | None = None

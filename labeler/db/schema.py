@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 SOURCES = ("human", "accepted-suggestion", "imported", "adjudicated")
 ROLES = ("owner", "adjudicator", "annotator")
-RUN_KINDS = ("zeroshot", "train", "predict")
+RUN_KINDS = ("zeroshot", "train", "predict", "live", "embed")
 ACTIVE = ("queued", "running")
 
 # SQLite's rowid alias must be spelt INTEGER; PostgreSQL gets 64-bit keys.
@@ -165,10 +165,18 @@ predictions = Table(
     Column("label", Text, nullable=False),
     Column("score", Double, nullable=False),
     Column("scores", Text, nullable=False),  # JSON list in the run's label order
+    # queue keys (migration 0003): top-1 minus top-2, entropy, a diversity-aware rank, and for
+    # labelled items the live model's label-quality score (low = suspect)
+    Column("margin", Double),
+    Column("entropy", Double),
+    Column("diverse_rank", BigInteger),
+    Column("suspect", Double),
     sqlite_with_rowid=False,
 )
 Index("predictions_score", predictions.c.run_id, predictions.c.score)
 Index("predictions_item", predictions.c.item_id)
+for _key in ("margin", "entropy", "diverse_rank", "suspect"):
+    Index(f"predictions_{_key}", predictions.c.run_id, predictions.c[_key])
 
 score_cache = Table(
     "score_cache",

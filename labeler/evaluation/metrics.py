@@ -5,12 +5,14 @@ accuracy, macro-F1, MCC, the confusion matrix (counts and row-normalised, with i
 and for binary tasks with probabilities ROC-AUC, PR-AUC (average precision) and curve points.
 `stance_f1` is TweetEval's stance score (mean F1 of "against" and "favor"). `misclassified` lists
 the errors, most confident first. `metrics_to_json` keeps what a JSON file can hold;
-`format_report` prints them for a terminal. Predicting is not done here: give the labels (and
-probabilities) a model produced.
+`format_report` prints them for a terminal. `evaluate_with_intervals` adds each score's bootstrap
+interval (`intervals.score_intervals`), the report with low/high columns and the small-sample
+warnings. Predicting is not done here: give the labels (and probabilities) a model produced.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +21,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .intervals import (
+    HELDOUT_NOUN,
+    HELDOUT_TODO,
+    report_table,
+    score_intervals,
+    small_sample_warnings,
+)
 
 STANCE_LABELS = ("against", "favor")
 
@@ -166,7 +175,59 @@ def evaluate_predictions(
     return result
 
 
+def stance_labels(labels: Sequence[str]) -> tuple[str, str] | None:
+    """The project's spelling of ("against", "favor"), or None without both."""
+    found = [_find_label([str(lab) for lab in labels], name) for name in STANCE_LABELS]
+    return None if None in found else (found[0], found[1])
+
+
+def evaluate_with_intervals(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+    probs: np.ndarray | None = None,
+    positive_label: str | None = None,
+    *,
+    per_label: bool = True,
+    draws: int = 1000,
+    seed: int = 0,
+    noun: tuple[str, str] = HELDOUT_NOUN,
+    todo: str = HELDOUT_TODO,
+) -> dict[str, Any]:
+    """`evaluate_predictions` plus how far to trust it: "intervals" (`score_intervals`: each
+    score's seeded bootstrap interval over these items), "report_table" (the classification
+    report with low/high columns), "warnings" (`small_sample_warnings`, sentences naming each
+    label with too few gold items; `noun` and `todo` say what the items are and what to do),
+    "draws" and "seed". Without `per_label`, only the headline scores get intervals (the
+    report's low/high columns stay empty): what a comparison of many models needs."""
+    metrics = evaluate_predictions(y_true, y_pred, labels, probs, positive_label)
+    stance = stance_labels(metrics["labels"]) if metrics["stance_f1"] is not None else None
+    intervals = score_intervals(
+        y_true,
+        y_pred,
+        metrics["labels"],
+        probs=probs if "positive_label" in metrics else None,
+        positive_label=metrics.get("positive_label"),
+        stance_labels=stance,
+        per_label=per_label,
+        draws=draws,
+        seed=seed,
+    )
+    if metrics.get("roc_auc") is None:  # one gold class: no curve, no interval
+        intervals.pop("roc_auc", None)
+        intervals.pop("pr_auc", None)
+    return metrics | {
+        "intervals": intervals,
+        "report_table": report_table(metrics, intervals),
+        "warnings": small_sample_warnings(y_true, y_pred, metrics["labels"], noun=noun, todo=todo),
+        "draws": draws,
+        "seed": seed,
+    }
+
+
 def _json_safe(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _json_safe(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

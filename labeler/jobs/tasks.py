@@ -7,7 +7,9 @@ progress and cancellation, writes results to the store as it goes, and returns i
 - training: the pool's human (and imported, and optionally accepted) labels train; the held-out
   items' human labels score the model, the same items zero-shot is scored on, and the model's
   held-out predictions are stored with the run so Evaluate compares like with like;
-- prediction: scores in chunks through the score cache, so an interrupted run resumes.
+- prediction: scores in chunks through the score cache, so an interrupted run resumes;
+- embed, live: the learning loop's cached embeddings and live model (`labeler.learning`; started
+  by `labeler.jobs.learning`).
 """
 
 from __future__ import annotations
@@ -226,4 +228,51 @@ def run_prediction(store: Store, run: dict[str, Any], reporter) -> dict[str, Any
     return {"items": len(rows), "model_run": source["id"]}
 
 
-TASKS = {"zeroshot": zeroshot_task, "train": run_training, "predict": run_prediction}
+def embed_task(store: Store, run: dict[str, Any], reporter) -> dict[str, Any]:
+    """Embed every tweet of the project the cache lacks (labeler.learning.embeddings)."""
+    from ..learning import embeddings
+
+    encoder, project_id = run["params"].get("encoder"), run["project_id"]
+    missing = embeddings.missing_count(store, project_id, encoder)
+    reporter.progress(0, missing, message="Loading the sentence encoder…", force=True)
+
+    def progress(done: int, total: int, rate: float, eta: float | None) -> None:
+        reporter.progress(done, total, rate, eta, message="Embedding tweets")
+
+    ids, _ = embeddings.project_embeddings(
+        store, project_id, encoder=encoder, progress=progress, cancel=reporter.should_cancel
+    )
+    reporter.progress(missing, missing, message="Embedded.", force=True)
+    return {"items": len(ids), "computed": missing, "encoder": embeddings.encoder_key(encoder)}
+
+
+def live_task(store: Store, run: dict[str, Any], reporter) -> dict[str, Any]:
+    """Refit the live model on the pool's gold labels (labeler.learning.live); a run cancelled
+    as it starts (the later of two started at once, labeler.jobs.learning) does nothing."""
+    from ..learning.live import fit_run
+    from ..learning.rounds import after_fit
+
+    if reporter.should_cancel():
+        raise Cancelled("Skipped: another live run is already retraining this project.")
+    params = run["params"]
+    metrics = fit_run(
+        store,
+        run["project_id"],
+        run["id"],
+        encoder=params.get("encoder"),
+        seed=int(params.get("seed", 0)),
+        progress=lambda message: reporter.progress(0, 0, message=message, force=True),
+        cancel=reporter.should_cancel,
+    )
+    reporter.progress(0, 0, message="Suspect labels, queue order, learning curve…", force=True)
+    metrics.update(after_fit(store, run["project_id"], run["id"], metrics))
+    return metrics
+
+
+TASKS = {
+    "zeroshot": zeroshot_task,
+    "train": run_training,
+    "predict": run_prediction,
+    "embed": embed_task,
+    "live": live_task,
+}

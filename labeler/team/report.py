@@ -29,6 +29,7 @@ from sqlalchemy import text
 from ..db.annotations import GOLD_SOURCES
 from ..db.store import Store
 from ..evaluation.bootstrap import Interval, bootstrap_interval
+from ..evaluation.intervals import accuracy_statistic, macro_f1_statistic
 from .agreement import (
     CODE_COLUMNS,
     AgreementReport,
@@ -40,7 +41,12 @@ from .agreement import (
 
 HELDOUT = "heldout"  # the split models and coders are scored on (models learnt from the rest)
 MODEL_GOLD = GOLD_SOURCES  # a person's, an import's or an adjudicator's label: never a suggestion
-RUN_KINDS = {"zeroshot": "zero-shot", "train": "trained model", "predict": "trained model"}
+RUN_KINDS = {
+    "zeroshot": "zero-shot",
+    "live": "live model",
+    "train": "trained model",
+    "predict": "trained model",
+}
 TABLE_COLUMNS = [
     "who", "kind", "n", "accuracy", "accuracy_low", "accuracy_high",
     "macro_f1", "macro_f1_low", "macro_f1_high", "kappa",
@@ -139,6 +145,8 @@ def run_name(run: dict[str, Any]) -> str:
         return f"Zero-shot run #{run['id']} ({model})"
     if run["kind"] == "predict":
         return f"Predictions run #{run['id']} ({model})"
+    if run["kind"] == "live":
+        return f"Live model run #{run['id']}"
     base = (run.get("metrics") or {}).get("base_model") or model
     return f"Model #{run['id']} · {base}"
 
@@ -205,32 +213,6 @@ def scores(gold: Any, predicted: Any, *, draws: int = 1000, seed: int = 0) -> di
 
 def _interval(statistic: Any, n: int, draws: int, seed: int) -> Interval:
     return bootstrap_interval(statistic, n, draws=draws, seed=seed, counts=True)
-
-
-def accuracy_statistic(gold: np.ndarray, predicted: np.ndarray) -> Any:
-    """Accuracy of each resample, from a (draws x items) matrix of draw counts."""
-    right = (gold == predicted).astype(float)
-    return lambda counts: (counts @ right) / counts.sum(axis=1)
-
-
-def macro_f1_statistic(gold: np.ndarray, predicted: np.ndarray) -> Any:
-    """Macro-F1 of each resample as scikit-learn computes it (F1 = 2TP / (2TP + FP + FN),
-    averaged over the labels present in the resample's gold or predictions), from draw counts."""
-    labels = sorted(set(gold) | set(predicted))
-    is_gold = np.stack([gold == lab for lab in labels], axis=1)
-    is_pred = np.stack([predicted == lab for lab in labels], axis=1)
-    hit = (is_gold & is_pred).astype(float)
-    off = (is_gold ^ is_pred).astype(float)  # a false positive or a false negative of the label
-
-    def statistic(counts: np.ndarray) -> np.ndarray:
-        tp, wrong = counts @ hit, counts @ off
-        denominator = 2 * tp + wrong
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f1 = np.where(denominator > 0, 2 * tp / denominator, np.nan)
-        present = (denominator > 0).sum(axis=1)
-        return np.nansum(f1, axis=1) / np.maximum(present, 1)
-
-    return statistic
 
 
 # -- reading the store -----------------------------------------------------------------------
