@@ -12,7 +12,7 @@ from test_live_model import LABELS, Fake, label, said, tweets
 from labeler.db.store import Store
 from labeler.jobs import learning as learning_jobs
 from labeler.jobs.runner import run_job
-from labeler.learning import embeddings
+from labeler.learning import embeddings, rounds
 
 
 @pytest.fixture
@@ -45,6 +45,14 @@ def test_flipped_labels_come_first_in_the_suspect_queue(store):
         seen.append(item["id"])
         shown.append(item["id"])
     assert set(shown[:5]) == set(flipped)  # most suspect first: the five wrong labels
+    with store.db.read() as conn:
+        quality = dict(
+            conn.exec_driver_sql(
+                f"SELECT item_id, suspect FROM predictions WHERE run_id={int(run['id'])}"
+                " AND suspect IS NOT NULL"
+            ).all()
+        )
+    assert [quality[i] for i in shown] == sorted(quality.values())  # in the queue's order
     live_label = store.predictions.get(run["id"], shown[0])["label"]
     assert live_label == said(store.items.get(shown[0])["text"])  # the model's label beside it
 
@@ -83,7 +91,8 @@ def test_the_queue_orders_by_margin_and_entropy(store):
     assert store.queue.next(1, order="least-confident", run_id=run)["id"] == pool[2]
 
 
-def test_the_stop_signal_compares_retrains_on_the_same_tweets(store):
+def test_the_stop_signal_compares_retrains_on_the_same_tweets(store, monkeypatch):
+    monkeypatch.setattr(rounds, "STOP_SET", 20)  # a sample of the pool, not all of it
     label(store, "pool", 30)
     first = retrain(store)["metrics"]
     assert first["stop_kappas"] == [] and "two retrains" in first["stop_message"]

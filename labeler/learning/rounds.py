@@ -28,6 +28,7 @@ from .suspects import find_suspects
 
 CURVE_MAX_LABELS = 2_000  # a curve past this samples the labels: the job stays a few seconds
 PAST_ROUNDS = 10  # live runs the stop signal looks back on
+STOP_SET = 500  # fixed pool tweets whose predictions the stop signal compares
 
 
 def after_fit(store: Store, project_id: int, run_id: int, metrics: dict[str, Any]) -> dict:
@@ -77,7 +78,7 @@ def _diverse(store: Store, project_id: int, run: dict) -> dict:
 
 def _stopping(store: Store, project_id: int, run_id: int) -> dict:
     pool = store.items.texts(project_id, split="pool")["id"].tolist()
-    chosen = [int(i) for i in stop_set(pool, seed=0)]
+    chosen = [int(i) for i in stop_set(pool, size=STOP_SET, seed=0)]
     preds = store.predictions.frame(run_id, project_id=project_id, split="pool")
     now = preds.set_index("item_id")["label"].reindex(chosen)
     history = [
