@@ -153,6 +153,7 @@ def _stale(card: int) -> bool:
     if card == _sitting()["card"]:
         return False
     st.session_state["ann_ignored"] = st.session_state.get("ann_ignored", 0) + 1
+    st.session_state["ann_ignored_total"] = st.session_state.get("ann_ignored_total", 0) + 1
     return True
 
 
@@ -255,6 +256,10 @@ def annotation_card(
         line.append(f"**:orange[{ignored:d} {word} ignored: the card had not caught up]**")
     # One markdown element for counter and last action: every element is paint time per key press.
     st.markdown(" · ".join(line))
+    if total := st.session_state.get("ann_ignored_total", 0):
+        # presses the server refused in this sitting, for tools that check every press is
+        # accounted for (bench, browser tests); static markup, an integer only
+        st.html(f'<div id="ann-server-ignored" data-total="{int(total):d}" hidden></div>')
     if item is None:
         st.success(
             "Nothing left for you in this queue (tweets someone else is coding right now, or "

@@ -434,6 +434,12 @@ def suggestion_source(store: Store, project_id: int) -> Source:
     )
     if zs is None:
         return Source("live", live, live_line)
+    covered = m.get("predicted", 0) >= store.items.count(project_id)
+    if _beats(cv, zs_f1) and not covered:  # tweets still being embedded have no live score
+        return Source(
+            "zeroshot", zs, f"{_zs_name(zs)}; the live model ({_f1(cv, std)}) takes over once "
+            "every tweet has its embedding (the next retrain after the embedding job)",
+        )  # fmt: skip
     if _beats(cv, zs_f1):
         versus = f"; {_zs_name(zs)} {_f1(zs_f1)}" if zs_f1 is not None else ""
         return Source("live", live, live_line + versus)

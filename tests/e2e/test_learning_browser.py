@@ -9,6 +9,7 @@ the live model's TF-IDF features separate; the encoder is a tiny random BERT
 
 from __future__ import annotations
 
+import os
 import time
 
 import pandas as pd
@@ -34,6 +35,7 @@ playwright_api = require_browser()
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_models):
     from labeler.db.store import open_store
+    from labeler.learning.embeddings import project_embeddings
 
     workspace = tmp_path_factory.mktemp("learning-workspace")
     store = open_store(f"sqlite:///{workspace / 'labeler.sqlite'}")
@@ -50,6 +52,17 @@ def server(tmp_path_factory, tiny_models):
     for item_id, text in zip(seeded["id"], seeded["text"], strict=True):
         word = next(w for w in WORD if f" {w} " in f" {text} ")
         store.labels.add(int(item_id), LABELS[int(WORD[word]) - 1], annotator="bob")
+    # every tweet's vector up front, as the embedding job leaves them after an import: the live
+    # model then scores every tweet from its first retrain
+    saved = {k: os.environ.get(k) for k in ("TWEET_LABELER_HOME", "TWEET_LABELER_ENCODER")}
+    os.environ.update(
+        TWEET_LABELER_HOME=str(workspace), TWEET_LABELER_ENCODER=str(tiny_models["base_bert"])
+    )
+    try:
+        project_embeddings(store, project.id)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     run = store.runs.create(project.id, "zeroshot", {"labels": LABELS}, model="always NONE")
     store.predictions.put(run, [(int(i), "NONE", 0.9, [0.05, 0.05, 0.9]) for i in ids])
     store.runs.update(run, status="done")
@@ -130,6 +143,7 @@ def test_suggestions_switch_to_the_live_model_and_the_curve_appears(server):
             assert "Traceback" not in body
             page.screenshot(path=str(ARTIFACTS / "learning-page.png"), full_page=True)
         except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "learning-failed.png"), full_page=True)
             print("--- server log (tail) ---\n" + server["log"].read_text()[-4000:])
             raise
         finally:
