@@ -36,6 +36,7 @@ CARD_CSS = """<style>
 .st-key-ann_card [data-testid="stText"] { font-size: 1.6rem; line-height: 1.5; }
 .st-key-ann_card { padding: 0.5rem 0.25rem; }
 .st-key-ann_key_gate { display: none; }
+[class*="st-key-ann_server_ignored_"] { display: none; }
 </style>"""
 SHORTCUTS = [str(i) for i in range(1, 10)]
 SHOW_TIMING = os.environ.get("TWEET_LABELER_TIMING") == "1"
@@ -258,8 +259,9 @@ def annotation_card(
     st.markdown(" · ".join(line))
     if total := st.session_state.get("ann_ignored_total", 0):
         # presses the server refused in this sitting, for tools that check every press is
-        # accounted for (bench, browser tests); static markup, an integer only
-        st.html(f'<div id="ann-server-ignored" data-total="{int(total):d}" hidden></div>')
+        # accounted for (bench, browser tests): the count is in the hidden element's key
+        with st.container(key=f"ann_server_ignored_{int(total):d}"):
+            st.text(str(int(total)))
     if item is None:
         st.success(
             "Nothing left for you in this queue (tweets someone else is coding right now, or "
