@@ -7,7 +7,7 @@ default threads and 0.7 s with one (measured for issue 14); the app's other work
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +83,19 @@ def folds_for(y: Sequence[str]) -> int:
     return int(min(MAX_FOLDS, counts.min())) if counts.min() >= 2 else 0
 
 
+def _folds(
+    embeddings, texts, y, labels, *, features, seed
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(test rows, their probabilities from a model fitted on the other folds), fold by fold."""
+    texts = list(texts)
+    for train, test in StratifiedKFold(folds_for(y), shuffle=True, random_state=seed).split(
+        embeddings, y
+    ):
+        model = fit(embeddings[train], [texts[i] for i in train], y[train], labels,
+                    features=features, seed=seed)  # fmt: skip
+        yield test, model.predict_proba(embeddings[test], [texts[i] for i in test])
+
+
 def out_of_fold_proba(
     embeddings: np.ndarray,
     texts: Sequence[str],
@@ -93,16 +106,12 @@ def out_of_fold_proba(
     seed: int = 0,
 ) -> np.ndarray | None:
     """Each label's probability from a model that never saw it (None when CV is impossible)."""
-    k = folds_for(y)
-    if not k:
+    if not folds_for(y):
         return None
     y = np.asarray(y)
-    texts = list(texts)
     out = np.zeros((len(y), len(labels)))
-    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(embeddings, y):
-        model = fit(embeddings[train], [texts[i] for i in train], y[train], labels,
-                    features=features, seed=seed)  # fmt: skip
-        out[test] = model.predict_proba(embeddings[test], [texts[i] for i in test])
+    for test, proba in _folds(embeddings, texts, y, labels, features=features, seed=seed):
+        out[test] = proba
     return out
 
 
@@ -120,16 +129,11 @@ def cross_validate(
     if not k:
         return None
     y = np.asarray(y)
-    texts = list(texts)
-    scores = []
-    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(embeddings, y):
-        model = fit(embeddings[train], [texts[i] for i in train], y[train], labels,
-                    features=features, seed=seed)  # fmt: skip
-        proba = model.predict_proba(embeddings[test], [texts[i] for i in test])
-        pred = np.asarray(labels)[proba.argmax(axis=1)]
-        scores.append(
-            f1_score(y[test], pred, labels=list(labels), average="macro", zero_division=0)
-        )
+    scores = [
+        f1_score(y[test], np.asarray(labels)[proba.argmax(axis=1)], labels=list(labels),
+                 average="macro", zero_division=0)
+        for test, proba in _folds(embeddings, texts, y, labels, features=features, seed=seed)
+    ]  # fmt: skip
     return CVScore(float(np.mean(scores)), float(np.std(scores)), k, len(y))
 
 
