@@ -28,6 +28,7 @@ from ui.common import (
     select_project,
     user_errors,
 )
+from ui.engine_choice import engine_params
 from ui.jobs_panel import job_panel
 from ui.label_file import label_file_tab
 from ui.models import model_policy, pick_trained_model
@@ -63,11 +64,17 @@ with tab_job:
             "the download; human labels are never changed."
         )
         live = job_panel(store, project.id, "predict")
+        engine = engine_params("ex", total)
         if not total:
             st.info("Every tweet has a label already: choose All to compare the model with them.")
         if st.button("Label them", type="primary", disabled=live or not total, key="ex_predict"):
             with user_errors():
-                params = {"model_run": model["id"], "scope": scope, "labels": project.labels}
+                params = {
+                    "model_run": model["id"],
+                    "scope": scope,
+                    "labels": project.labels,
+                    **engine,
+                }
                 start_job(store, project.id, "predict", params, total=total)
                 st.rerun()
     done = store.runs.latest(project.id, "predict")

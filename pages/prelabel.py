@@ -15,6 +15,7 @@ from ui.common import (
     require_project,
     user_errors,
 )
+from ui.engine_choice import engine_params
 from ui.jobs_panel import job_panel
 from ui.models import cached_zeroshot, model_choice
 
@@ -86,6 +87,7 @@ quantize = c3.toggle(
     help="Quantized weights: ~2x faster; scores shift slightly.",
 )
 todo = sample or n_items
+engine = engine_params("pl", n_items)
 if st.button("Estimate time", key="pl_estimate"):
     with user_errors(), st.spinner("Timing a short sample…"):
         texts = store.items.texts(project.id)["text"].head(todo).tolist()
@@ -98,6 +100,7 @@ if st.button("Start pre-labelling", type="primary", disabled=live, key="pl_start
             "batch_size": int(batch),
             "quantize": bool(quantize),
             "sample": int(sample) or None,
+            **engine,
         }
         start_job(store, project.id, "zeroshot", params, total=todo)
         st.rerun()

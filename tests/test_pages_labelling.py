@@ -464,6 +464,25 @@ def test_prelabel_job_runs_in_the_background_and_shows_results(
     assert len(store.predictions.frame(run["id"])) == 60
 
 
+def test_prelabel_offers_the_ray_engine_and_passes_it_to_the_job(
+    app, store, tiny_models, monkeypatch
+):
+    from labeler.jobs import runner
+
+    started = []
+    monkeypatch.setattr(runner, "start_job", lambda *a, **k: started.append(a[3]))
+    monkeypatch.setenv("TWEET_LABELER_NLI_MODEL", str(tiny_models["nli_bert"]))
+    at = goto(app, "prelabel")
+    at.button(key="pl_start").click().run()
+    assert "engine" not in started[-1]  # this machine unless chosen
+    at.radio(key="pl_engine").set_value("ray").run()
+    assert any("private Ray on this machine" in c.value for c in at.caption)
+    at.number_input(key="pl_actors").set_value(3).run()
+    at.button(key="pl_start").click().run()
+    assert not at.exception
+    assert (started[-1].get("engine"), started[-1].get("actors")) == ("ray", 3)
+
+
 def test_sample_file_is_the_bundled_one():
     assert SAMPLE_DATA.is_file()
 

@@ -396,6 +396,21 @@ def test_predict_the_project_in_the_background(trained, tapp):
     assert "pred_label" in store.export.frame(project.id)
 
 
+def test_predict_on_a_ray_cluster_is_a_choice_passed_to_the_job(trained, tapp, monkeypatch):
+    from labeler.jobs import runner
+
+    started = []
+    monkeypatch.setattr(runner, "start_job", lambda *a, **k: started.append(a[3]))
+    monkeypatch.setenv("TWEET_LABELER_RAY_ADDRESS", "auto")
+    at = goto(tapp, "export")
+    at.radio(key="ex_scope").set_value("all").run()
+    at.radio(key="ex_engine").set_value("ray").run()
+    assert any("Ray cluster at auto" in c.value for c in at.caption)
+    at.button(key="ex_predict").click().run()
+    assert not at.exception
+    assert started[-1].get("engine") == "ray" and started[-1].get("actors", 0) is None
+
+
 def test_label_an_uploaded_file(trained, tapp, downloads):
     at = goto(tapp, "export")
     csv = "id,tweet\n1,four day week now\n2,<script>x</script> no way\n3,bakery owners worry\n"

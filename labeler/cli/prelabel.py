@@ -6,6 +6,9 @@ parquet, xlsx). With an NLI model (--model: hub id or folder) the scores are exa
 transformers' zero-shot pipeline. Without --model it uses the offline method, embedding
 similarity with the bundled all-MiniLM-L6-v2, which is not NLI, and says so.
 
+With --engine ray the same job runs on a Ray cluster (a private local one by default): INPUT may
+be a folder or a glob of files, and -o a folder of resumable Parquet shards.
+
 Example:
   python -m labeler prelabel tweets.csv -o prelabelled.csv --text-col text \\
       --labels AGAINST,FAVOR,NONE --phrases "against,in favor of,neutral towards" \\
@@ -17,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from ..errors import SettingsError
 from .args import add_io_args, output_format, read_input, write_with_scores
+from .cluster import ProgressLine, add_engine_args, check_local_args, run_on_ray
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -82,6 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="int8 dynamic quantization: faster on CPU, scores shift slightly",
     )
+    add_engine_args(p)
     p.set_defaults(func=run)
     return p
 
@@ -120,43 +124,19 @@ def build_settings(args: argparse.Namespace):
     return settings, notice
 
 
-class ProgressLine:
-    """One stderr line, rewritten in place: done/total, tweets/s, ETA."""
-
-    def __init__(self, stream=None, every_s: float = 0.25):
-        self.stream = stream or sys.stderr  # looked up now: tests swap sys.stderr
-        self.every_s = every_s
-        self.last = 0.0
-        self.width = 0
-        self.text = ""
-
-    def __call__(self, done: int, total: int, rate: float, eta: float | None) -> None:
-        from ..durations import format_duration
-
-        now = time.monotonic()
-        if done < total and done > 0 and now - self.last < self.every_s:
-            return
-        pct = f"{100 * done / total:.0f}%" if total else "100%"
-        eta_text = format_duration(eta)
-        text = f"prelabel: {done}/{total} tweets ({pct}), {rate:.1f} tweets/s, ETA {eta_text}"
-        if text == self.text:
-            return
-        self.last, self.text = now, text
-        self.stream.write("\r" + text.ljust(self.width))
-        self.width = len(text)
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.width:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from ..zeroshot import load as zeroshot_load
 
     # Everything that can be wrong with the arguments fails here, before a model loads.
     settings, notice = build_settings(args)
+    check_local_args(args)
+    if args.engine == "ray":
+        from ..distributed.workers import Job
+
+        if notice:
+            print(notice, file=sys.stderr, flush=True)
+        job = Job("prelabel", args.text_col, args.batch_size, zeroshot=dict(settings.__dict__))
+        return run_on_ray(args, job, "prelabel")
     fmt = output_format(args.output)
     df = read_input(args.input, text=args.text_col)
     if notice:
@@ -167,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     hf_logging.disable_progress_bar()  # its "Loading weights" bar would garble the progress line
     model = zeroshot_load.load_zeroshot(settings)
     print(f"prelabel: {len(df)} rows with {model.display_name}", file=sys.stderr, flush=True)
-    line = ProgressLine()
+    line = ProgressLine("prelabel")
     try:
         result = model.score(df[args.text_col].astype(str).tolist(), progress=line)
     finally:

@@ -8,6 +8,8 @@ progress and cancellation, writes results to the store as it goes, and returns i
   items' human labels score the model, the same items zero-shot is scored on, and the model's
   held-out predictions are stored with the run so Evaluate compares like with like;
 - prediction: scores in chunks through the score cache, so an interrupted run resumes;
+- with `engine: "ray"` in its parameters, zero-shot and prediction score the texts the cache
+  lacks on a Ray cluster first (`labeler.distributed.store_jobs`); the rest is the same;
 - embed, live: the learning loop's cached embeddings and live model (`labeler.learning`; started
   by `labeler.jobs.learning`).
 """
@@ -53,6 +55,15 @@ def zeroshot_task(store: Store, run: dict[str, Any], reporter) -> dict[str, Any]
     model = load_zeroshot(settings)
     store.runs.update(run["id"], model=model.display_name, run_key=model.run_key)
     items = select_items(store, run["project_id"], params.get("sample"))
+    if params.get("engine") == "ray":
+        from ..distributed.workers import Job
+
+        names = [f"zs_score_{lab}" for lab in settings.labels]
+        job = Job("prelabel", "text", settings.batch_size, zeroshot=dict(settings.__dict__))
+        fill_cache_on_ray(
+            store, job, model.run_key, items["text"].tolist(),
+            lambda frame: frame[names].to_numpy().tolist(), params, reporter,
+        )  # fmt: skip
 
     def progress(done: int, total: int, rate: float, eta: float | None) -> None:
         reporter.progress(
@@ -80,6 +91,23 @@ def zeroshot_task(store: Store, run: dict[str, Any], reporter) -> dict[str, Any]
 
 
 PREDICT_CHUNK = 256
+
+
+def fill_cache_on_ray(store, job, key, texts, columns, params, reporter) -> None:
+    """Score on Ray the texts the score cache lacks under `key`, and cache them: the task then
+    finds every text cached and goes on as with the local engine."""
+    from ..distributed.store_jobs import score_texts
+
+    unique = {text_key(t): t for t in texts}
+    cached = store.scores.get_scores(key, list(unique))
+    todo = {k: t for k, t in unique.items() if k not in cached}
+
+    def progress(done: int, total: int, rate: float, eta: float | None) -> None:
+        reporter.progress(done, total, rate, eta, message="Scoring tweets on the Ray cluster")
+
+    reporter.progress(0, len(todo), message="Starting Ray workers…", force=True)
+    new = score_texts(job, key, todo, columns, params, progress, reporter.should_cancel)
+    store.scores.put_scores(key, new)
 
 
 def train_settings(params: dict[str, Any]):
@@ -198,6 +226,16 @@ def run_prediction(store: Store, run: dict[str, Any], reporter) -> dict[str, Any
         items = items[items["label"].isna()]
     key = f"model:{source['artifact_path']}"
     texts = items["text"].tolist()
+    if params.get("engine") == "ray":
+        from ..distributed.workers import Job
+
+        def in_project_order(frame) -> list[list[float]]:
+            cols = [c for c in frame.columns if c.startswith("pred_score_")]
+            names = [c.removeprefix("pred_score_") for c in cols]
+            return _in_project_order(frame[cols].to_numpy(), names, project.labels)
+
+        job = Job("predict", "text", 64, model_dir=source["artifact_path"])
+        fill_cache_on_ray(store, job, key, texts, in_project_order, params, reporter)
     keys = [text_key(t) for t in texts]
     cached = store.scores.get_scores(key, list(dict.fromkeys(keys)))
     todo = [i for i, k in enumerate(keys) if k not in cached]
