@@ -272,3 +272,20 @@ def test_app_jobs_on_ray_store_what_the_local_engine_stores(
     cols = [want.label_names.index(lab) for lab in LABELS]  # the store keeps project order
     np.testing.assert_allclose(np.array(got["scores"].tolist()), want.probs[:, cols], atol=1e-5)
     assert got["label"].tolist() == want.labels and len(set(want.labels)) >= 2
+
+
+@pytest.mark.parametrize(
+    "resources, actors, threads, expected",
+    [
+        ({"CPU": 16.0, "GPU": 4.0}, None, None, (4, 1, 1)),  # one actor per GPU, a GPU each
+        ({"CPU": 16.0, "GPU": 4.0}, 8, None, (8, 1, 1)),
+        ({"CPU": 8.0}, None, None, (8, 1, 0)),  # CPUs only: one single-thread actor per core
+        ({"CPU": 8.0}, 2, None, (2, 4, 0)),  # fewer actors share the cores out
+        ({"CPU": 8.0}, None, 2, (4, 2, 0)),
+    ],
+)
+def test_the_pool_uses_gpus_when_the_cluster_has_them(
+    monkeypatch, resources, actors, threads, expected
+):
+    monkeypatch.setattr(ray, "cluster_resources", lambda: resources)
+    assert engine.pool_size(actors, threads) == expected
