@@ -83,9 +83,7 @@ def models_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
 def gold_heldout(store: Store, project_id: int) -> pd.DataFrame:
     """Held-out items with a gold label (`GOLD`: never an accepted suggestion): id, text, label,
     label_source, by id."""
-    items = store.items.texts(project_id, split="heldout")
-    keep = items["label"].notna() & items["label_source"].isin(GOLD)
-    return items.loc[keep, ["id", "text", "label", "label_source"]].reset_index(drop=True)
+    return store.items.gold(project_id, GOLD, split="heldout")  # never every held-out item
 
 
 @dataclass
@@ -104,9 +102,10 @@ class HeldoutReport:
 
 
 def heldout_predictions(store: Store, project_id: int, run_id: int) -> pd.DataFrame:
-    """A run's predictions on the project's held-out items only (a zero-shot run scores every
-    item: reading 100k rows of scores to compare a few hundred would slow every page view)."""
-    return store.predictions.frame(run_id, project_id=project_id, split="heldout")
+    """A run's predictions on the project's labelled held-out items only (a zero-shot run scores
+    every item: reading 1M rows of scores to compare a few hundred would slow every page view;
+    only labelled items are ever joined to the gold ones)."""
+    return store.predictions.frame(run_id, project_id=project_id, split="heldout", labelled=True)
 
 
 def _joined(gold: pd.DataFrame, preds: pd.DataFrame) -> pd.DataFrame:

@@ -14,7 +14,7 @@ class NextStep:
 
 
 def project_overview(store: Store, project_id: int) -> dict:
-    stats = store.items.stats(project_id)
+    stats = store.items.overview(project_id)  # index-only counts: no scan of every tweet
     zs = store.runs.latest(project_id, "zeroshot")
     models = [r for r in store.runs.list(project_id, "train") if r["status"] == "done"]
     stats["prelabelled"] = 0

@@ -163,20 +163,22 @@ if payload is not None:
                     )
 
 st.divider()
-texts = store.items.texts(project.id)
-if texts.empty:
+# counts from SQL and a page of rows: a page never loads every tweet (1M of them: seconds, GBs)
+counts = store.items.overview(project.id)
+if not counts["items"]:
     st.info("No tweets in this project yet.")
     st.stop()
-st.subheader(f"In this project: {len(texts):,} tweets")
-lengths = texts["text"].str.len()
+st.subheader(f"In this project: {counts['items']:,} tweets")
+lengths, measured = store.items.text_lengths(project.id)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Held out (test set)", f"{(texts['split'] == 'heldout').sum():,}")
-c2.metric("Labelled", f"{texts['label'].notna().sum():,}")
+c1.metric("Held out (test set)", f"{counts['heldout']:,}")
+c2.metric("Labelled", f"{counts['labelled']:,}")
 c3.metric("Median length", f"{int(lengths.median()):,} chars")
-c4.metric("Duplicate texts", f"{int(texts['text'].duplicated().sum()):,}")
+c4.metric("Duplicate texts", f"{store.items.duplicate_texts(project.id):,}")
 st.plotly_chart(histogram(lengths, "Tweet lengths", "characters per tweet"), width="stretch")
+if len(lengths) < measured:
+    st.caption(f"Lengths of a uniform sample of {len(lengths):,} of the {measured:,} tweets.")
+rows = store.items.page(project.id, limit=500)
 st.dataframe(
-    texts[["id", "text", "split", "label", "label_source"]].head(500),
-    width="stretch",
-    hide_index=True,
+    rows[["id", "text", "split", "label", "label_source"]], width="stretch", hide_index=True
 )

@@ -3,6 +3,7 @@
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from labeler.comparison import trained_models
@@ -79,12 +80,12 @@ with tab_job:
                 st.rerun()
     done = store.runs.latest(project.id, "predict")
     if done is not None:
-        preds = store.predictions.frame(done["id"])
+        per_label = store.predictions.label_counts(done["id"])  # counted in SQL, never loaded
         st.caption(
-            f"Newest predictions: run #{done['id']:d}, {len(preds):,} tweets, "
+            f"Newest predictions: run #{done['id']:d}, {sum(per_label.values()):,} tweets, "
             f"{plain(done['model'] or '')}"
         )
-        dist = preds["label"].value_counts().reindex(project.labels, fill_value=0)
+        dist = pd.Series(per_label, dtype=int).reindex(project.labels, fill_value=0)
         st.plotly_chart(label_bars(dist, "Predicted labels"), width="stretch", key="ex_dist")
         st.page_link(PAGES["annotate"], label="Review them on Annotate", icon="✍️")
 

@@ -85,7 +85,7 @@ with right:
     )
     counts = label_counts(store, project, include)
     st.dataframe(counts, hide_index=True, width="stretch")
-problem = training_problem(store, project, include)
+problem = training_problem(store, project, include, counts)
 if problem:
     st.warning(plain(problem))
     st.page_link(PAGES["annotate"], label="Label tweets on Annotate", icon="✍️")

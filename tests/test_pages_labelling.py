@@ -514,7 +514,8 @@ def test_a_project_with_imported_labels_is_told_to_train_not_to_pre_label(app, s
 
     project = create_sample_project(store, with_labels=True)  # every tweet's label imported
     stats = project_overview(store, project.id)
-    assert stats["prelabelled"] == 0 and stats["per_source"] == {"imported": 360}
+    assert stats["prelabelled"] == 0 and stats["labelled"] == 360
+    assert store.items.stats(project.id)["per_source"] == {"imported": 360}
     assert next_step(stats).stage == "train"
     app.query_params["project"] = str(project.id)
     at = goto(app, "home")

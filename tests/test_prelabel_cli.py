@@ -163,6 +163,19 @@ def test_multi_label_and_quantize(tiny_models, tweets_csv, tmp_path, capsys):
     assert "int8" in err
 
 
+def test_bf16_is_the_opt_in_fast_path(tiny_models, tweets_csv, tmp_path, capsys):
+    common = ["--text-col", "tweet", "--labels", "A,B,C", "--model", tiny_models["nli_bert"]]
+    code, _, err = run_cli(capsys, tweets_csv, "-o", tmp_path / "bf.csv", *common, "--bf16")
+    assert code == 0, err
+    assert "bf16" in err  # the model line names the path taken
+    code, _, err = run_cli(capsys, tweets_csv, "-o", tmp_path / "fp.csv", *common)
+    assert code == 0 and "bf16" not in err
+    cols = ["zs_score_A", "zs_score_B", "zs_score_C"]
+    bf = read_table(tmp_path / "bf.csv")[cols].astype(float).to_numpy()
+    fp = read_table(tmp_path / "fp.csv")[cols].astype(float).to_numpy()
+    assert not np.array_equal(bf, fp) and np.abs(bf - fp).max() < 0.06
+
+
 BAD = [
     (["--template", "This tweet is good."], "has no {} placeholder for the label phrase"),
     (["--phrases", "against,for"], "3 labels (A, B, C) but 2 phrases"),

@@ -430,8 +430,11 @@ def test_run_key_changes_with_what_changes_scores(tiny_models):
         {"multi_label": True},
         {"max_length": 64},
         {"quantize": True},
+        {"bf16": True},
     ):
         assert load_zeroshot(settings_for(path, **change)).run_key != key, change
+    fast = {load_zeroshot(settings_for(path, **kw)).run_key for kw in ({"quantize": True}, {})}
+    assert load_zeroshot(settings_for(path, bf16=True)).run_key not in fast  # bf16 is its own
     assert load_zeroshot(settings_for(tiny_models["nli_distilbert"])).run_key != key
 
 
@@ -555,6 +558,38 @@ def test_int8_fast_path(tiny_models):
     assert np.abs(a - b).max() < 0.2  # close, not equal: a tiny model quantizes coarsely
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_bf16_fast_path_is_opt_in_and_agrees_with_fp32(nli_models, pipes, arch):
+    texts = SHORT + [t.upper() for t in SHORT] + [t + " again and again" for t in SHORT]
+    fp32 = load_zeroshot(settings_for(nli_models[arch]))
+    bf16 = load_zeroshot(settings_for(nli_models[arch], bf16=True))
+    assert "bf16" in bf16.display_name and "bf16" not in fp32.display_name
+    a, b = fp32.score(texts), bf16.score(texts)
+    ref = pipeline_scores(pipes[arch], texts, multi_label=False)
+    assert np.abs(a.scores - ref).max() < TOL  # the default path stays exact
+    # The flag switches the path: bf16 scores are close to fp32's but not bit for bit...
+    diff = np.abs(a.scores - b.scores).max()
+    assert 1e-6 < diff < 0.06, diff  # (a random tiny model's bf16 error is the larger)
+    assert np.allclose(b.scores.sum(1), 1, atol=1e-5)
+    # ...and give fp32's labels: all where fp32's top two scores are further apart than bf16
+    # can move them, nearly all in all.
+    agree = np.array(a.labels) == np.array(b.labels)
+    top2 = np.sort(a.scores, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 2 * diff
+    assert clear.sum() >= 3 and agree[clear].all()
+    assert agree.mean() >= 0.9
+
+
+def test_bf16_runs_on_the_cpu_and_excludes_int8(tiny_models):
+    from labeler.zeroshot.base import engine_device
+
+    path = str(tiny_models["nli_bert"])
+    assert engine_device(settings_for(path, bf16=True, device="cuda")).type == "cpu"
+    assert engine_device(settings_for(path, quantize=True, device="cuda")).type == "cpu"
+    with pytest.raises(SettingsError, match="not both"):
+        settings_for(path, bf16=True, quantize=True)
+
+
 def test_select_device():
     assert select_device("cpu").type == "cpu"
     assert select_device("auto").type in {"cpu", "cuda", "mps"}
@@ -650,3 +685,14 @@ def test_embedding_batches_cache_and_dedup(embedding):
     one = embedding.score(["bake bread"]).scores[0]
     np.testing.assert_allclose(res.scores[1], one, atol=1e-5)
     assert res.labels[:2] == ["SPORTS", "COOKING"]
+
+
+def test_embedding_bf16_names_itself_and_stays_close(embedding):
+    bf16 = load_zeroshot(
+        ZeroShotSettings(labels=["SPORTS", "COOKING"], method="embedding", batch_size=8, bf16=True)
+    )
+    assert bf16.display_name.endswith(", bf16)") and bf16.run_key != embedding.run_key
+    texts = ["What a goal! The match went to extra time.", "Simmer the onions in butter."]
+    a, b = embedding.score(texts), bf16.score(texts)
+    assert 0 < np.abs(a.scores - b.scores).max() < 0.05
+    assert a.labels == b.labels

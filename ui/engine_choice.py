@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from labeler.distributed.engine import RAY_ADDRESS_ENV, ray_address, ray_available
+from ui.common import plain
 
 BIG = 50_000  # from here on the choice is offered first, open
 
@@ -33,10 +34,12 @@ def engine_params(prefix: str, n_items: int) -> dict:
         if engine == "local":
             return {}
         address = ray_address()
-        st.caption(
-            f"Ray cluster at {address}." if address else
-            f"A private Ray on this machine's cores; set {RAY_ADDRESS_ENV} to use a cluster."
-        )  # fmt: skip
+        where = (
+            f"Ray cluster at {address}."
+            if address
+            else f"A private Ray on this machine's cores; set {RAY_ADDRESS_ENV} to use a cluster."
+        )
+        st.caption(plain(where))
         actors = st.number_input(
             "Model copies (0 = one per GPU, or share the CPUs)", 0, 1024, 0, key=f"{prefix}_actors"
         )

@@ -83,7 +83,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--quantize",
         action="store_true",
-        help="int8 dynamic quantization: faster on CPU, scores shift slightly",
+        help="int8 dynamic quantization: faster on CPU, scores shift (labels ~93%% the same)",
+    )
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bf16 autocast: the fastest on a CPU with native bf16 (AMX); labels almost always "
+        "the fp32 ones (99.7%% on real tweets)",
     )
     add_engine_args(p)
     p.set_defaults(func=run)
@@ -119,6 +125,7 @@ def build_settings(args: argparse.Namespace):
         batch_size=args.batch_size,
         max_length=args.max_length,
         quantize=args.quantize,
+        bf16=args.bf16,
         method=method,
     )
     return settings, notice

@@ -182,6 +182,33 @@ class Annotations:
 
         return TrainTest(query("pool", sources), query("heldout", list(GOLD_SOURCES)))
 
+    def train_and_test_counts(
+        self, project_id: int, *, include_accepted: bool = False
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Per label, how many items `train_and_test` would return (train, test), counted in
+        SQL: the Train page shows them without reading every tweet (`label >= ''`: the labelled
+        rows, as a range of items_label; `IS NOT NULL` made SQLite read all 1M items)."""
+        sources = [*GOLD_SOURCES, *(["accepted-suggestion"] if include_accepted else [])]
+        marks = ", ".join(f":s{i}" for i in range(len(sources)))
+        args = {"p": project_id, **{f"s{i}": s for i, s in enumerate(sources)}}
+        with self.db.read() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT split, label_source, label, COUNT(*) FROM items WHERE project_id=:p"
+                    f" AND label >= '' AND label_source IN ({marks})"
+                    " GROUP BY split, label_source, label"
+                ),
+                args,
+            ).all()
+        train: dict[str, int] = {}
+        test: dict[str, int] = {}
+        for split, source, label, n in rows:
+            if split == "pool":
+                train[label] = train.get(label, 0) + n
+            elif split == "heldout" and source in GOLD_SOURCES:
+                test[label] = test.get(label, 0) + n
+        return train, test
+
     # -- suggestions and table edits -------------------------------------------------------
     def acceptable(self, project_id: int, run_id: int, threshold: float) -> int:
         """How many suggestions `accept_suggestions` would turn into labels right now."""

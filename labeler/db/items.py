@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from .projects import Projects
 from .sql import bulk_insert, frame, reserve_ids
 
 IMPORT_CHUNK = 20_000  # ~0.3 s of write lock: a label waits at most that long
+LENGTH_SAMPLE = 50_000  # the Data page's tweet lengths: of more items, a uniform sample
 ITEM_COLUMNS = (
     "id",
     "project_id",
@@ -232,11 +234,67 @@ class Items:
             "today": today,
         }
 
-    def progress(self, project_id: int, annotator: str | None = None) -> dict[str, int]:
-        """The annotation card's counter, from indexes only (it runs on every key press)."""
+    def overview(self, project_id: int) -> dict[str, Any]:
+        """The Projects and Data pages' counts: items, labelled, held-out (labelled), per label.
+
+        One scan of an index that holds split and label (items_queue or items_shuffle), grouped
+        in its own order: a scan of the table itself reads every tweet's text (10x slower at 1M
+        items), and grouping by an expression sorts (4x slower)."""
+        rows = self.db_rows(
+            "SELECT split, label, COUNT(*) FROM items WHERE project_id=:p GROUP BY split, label",
+            project_id,
+        )
+        out: dict[str, Any] = {"items": 0, "labelled": 0, "heldout": 0, "heldout_labelled": 0}
+        per_label: dict[str, int] = {}
+        for split, label, n in rows:
+            out["items"] += n
+            out["heldout"] += n if split == "heldout" else 0
+            if label is not None:
+                out["labelled"] += n
+                out["heldout_labelled"] += n if split == "heldout" else 0
+                per_label[label] = per_label.get(label, 0) + n
+        return {**out, "per_label": per_label}
+
+    def duplicate_texts(self, project_id: int) -> int:
+        """Items whose exact text an earlier item of the project has (pandas' `duplicated()`).
+
+        Exact repeats share the normalised key, so only items_norm's repeated keys are read."""
+        return self.db_rows(
+            "SELECT COUNT(*) - COUNT(DISTINCT text_key) FROM items WHERE project_id=:p"
+            " AND norm_key IN (SELECT norm_key FROM items WHERE project_id=:p"
+            " GROUP BY norm_key HAVING COUNT(*) > 1)",
+            project_id,
+        )[0][0]
+
+    def text_lengths(self, project_id: int, sample: int = LENGTH_SAMPLE) -> tuple[pd.Series, int]:
+        """Characters per tweet: of every item, or of a uniform sample of about `sample` items
+        above that size (those whose normalised-text hash falls below a cut: items_norm finds
+        them, the same ones every time). Returns (lengths, how many items they stand for)."""
+        total = self.count(project_id)
+        args: dict[str, Any] = {"p": project_id}
+        sql = "SELECT LENGTH(text) FROM items WHERE project_id=:p"
+        if total > sample:
+            sql += " AND norm_key < :cut"
+            args["cut"] = int(-(2**63) + sample / total * 2**64)
+        lengths = frame(self.db, sql, args).iloc[:, 0]
+        return lengths.rename("length").astype(int), total
+
+    def db_rows(self, sql: str, project_id: int, **args: Any) -> list[Any]:
+        with self.db.read() as conn:
+            return conn.execute(text(sql), {"p": project_id, **args}).all()
+
+    def progress(
+        self, project_id: int, annotator: str | None = None, *, items: int | None = None
+    ) -> dict[str, int]:
+        """The annotation card's counter, from indexes only (it runs on every key press).
+        `items`: the project's item count when the caller has it (counting every item reads a
+        whole index, ~70 ms at 1M items; the other counts here are of labelled rows only)."""
         p = {"p": project_id}
         with self.db.read() as conn:
-            items = conn.execute(text("SELECT COUNT(*) FROM items WHERE project_id=:p"), p)
+            if items is None:
+                items = conn.execute(
+                    text("SELECT COUNT(*) FROM items WHERE project_id=:p"), p
+                ).scalar_one()
             labelled = conn.execute(
                 text("SELECT COUNT(*) FROM items WHERE project_id=:p AND label IS NOT NULL"), p
             ).scalar_one()
@@ -255,7 +313,7 @@ class Items:
                 {**p, "who": annotator or ""},
             ).scalar_one()
             return {
-                "items": items.scalar_one(),
+                "items": items,
                 "labelled": labelled,
                 "heldout_labelled": heldout_labelled,
                 "today": self._today(conn, project_id, annotator or ""),
@@ -274,13 +332,34 @@ class Items:
         return conn.execute(text(sql), args).scalar_one()
 
     def texts(self, project_id: int, *, split: str | None = None) -> pd.DataFrame:
-        """id, text, text_key, split, label of every item (for engines and charts)."""
+        """id, text, text_key, split, label of every item, for background jobs and engines.
+        Never while a page renders (1M items: seconds and GBs; tests/test_million.py checks):
+        pages count in SQL (`overview`) and read pages of rows (`page`, `gold`)."""
         sql = "SELECT id, text, text_key, split, label, label_source FROM items WHERE project_id=:p"
         args: dict[str, Any] = {"p": project_id}
         if split:
             sql += " AND split=:split"
             args["split"] = split
         return frame(self.db, sql + " ORDER BY id", args)
+
+    def gold(
+        self, project_id: int, sources: Sequence[str], *, split: str | None = None
+    ) -> pd.DataFrame:
+        """id, text, label, label_source of the items (of one split) whose current label came
+        from one of `sources`, by id: what `texts` filtered would give, without reading the rest
+        (`label >= ''` is `IS NOT NULL` for labels, as a range SQLite's label indexes serve)."""
+        marks = ", ".join(f":s{i}" for i in range(len(sources))) or "NULL"
+        args: dict[str, Any] = {"p": project_id, **{f"s{i}": s for i, s in enumerate(sources)}}
+        sql = (
+            "SELECT id, text, label, label_source FROM items WHERE project_id=:p"
+            f" AND label >= '' AND label_source IN ({marks})"
+        )
+        if split:
+            sql += " AND split=:split"
+            args["split"] = split
+        # sorted here: ORDER BY id in SQL makes SQLite walk every row in id order instead
+        gold = frame(self.db, sql, args)
+        return gold.sort_values("id", ignore_index=True)
 
     def page(
         self,

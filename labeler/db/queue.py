@@ -27,14 +27,16 @@ from .gold import coders_needed, overlap_cut
 from .sql import driver_sql, expand, fetch_dicts
 
 ORDERS = ("loaded", "random", "least-confident", "margin", "entropy", "diverse", "by-label")
-# a model's order: (the key that must be known, ORDER BY); `suspect` orders the suspect-label queue
+# a model's order: (the key that must be known, ORDER BY); `suspect` orders the suspect-label queue.
+# Ties go by p.item_id (= i.id): then the (run_id, key) index, whose entries end in item_id, gives
+# the whole order and SQLite walks it; ordered by i.id it sorted every unlabelled item per press.
 MODEL_ORDERS = {
-    "least-confident": ("p.score", "p.score ASC, i.id"),
-    "margin": ("p.margin", "p.margin ASC, i.id"),
-    "entropy": ("p.entropy", "p.entropy DESC, i.id"),
-    "diverse": ("p.diverse_rank", "p.diverse_rank ASC, i.id"),
-    "by-label": ("p.label", "p.label, p.score DESC, i.id"),
-    "suspect": ("p.suspect", "p.suspect ASC, i.id"),
+    "least-confident": ("p.score", "p.score ASC, p.item_id"),
+    "margin": ("p.margin", "p.margin ASC, p.item_id"),
+    "entropy": ("p.entropy", "p.entropy DESC, p.item_id"),
+    "diverse": ("p.diverse_rank", "p.diverse_rank ASC, p.item_id"),
+    "by-label": ("p.label", "p.label, p.score DESC, p.item_id"),
+    "suspect": ("p.suspect", "p.suspect ASC, p.item_id"),
 }
 LEASE_S = 600.0  # an open card holds its tweet this long; a closed tab frees it by itself
 _LEASE_LOCK = 7_243_912  # pg_advisory_xact_lock(namespace, project): one picker per project

@@ -177,18 +177,56 @@ class Predictions:
                 )
 
     def frame(
-        self, run_id: int, *, project_id: int | None = None, split: str | None = None
+        self,
+        run_id: int,
+        *,
+        project_id: int | None = None,
+        split: str | None = None,
+        labelled: bool = False,
     ) -> pd.DataFrame:
         """item_id, label, score, scores (list in the run's label order); optionally only one
-        split's items (a zero-shot run scores 100k items: Evaluate reads the held-out few)."""
+        split's items (a zero-shot run scores 1M items: Evaluate reads the held-out few), and
+        only items with a label (what a model is scored on)."""
         sql = "SELECT p.item_id, p.label, p.score, p.scores FROM predictions p"
         args: dict[str, Any] = {"run": run_id}
+        if split is not None or labelled:
+            sql += " JOIN items i ON i.id=p.item_id"
+            sql += " AND i.label IS NOT NULL" if labelled else ""
         if split is not None:
-            sql += " JOIN items i ON i.id=p.item_id AND i.project_id=:p AND i.split=:split"
+            sql += " AND i.project_id=:p AND i.split=:split"
             args.update(p=project_id, split=split)
         df = frame(self.db, sql + " WHERE p.run_id=:run ORDER BY p.item_id", args)
         df["scores"] = [json.loads(s) for s in df["scores"]]
         return df
+
+    def label_counts(self, run_id: int) -> dict[str, int]:
+        """How many items the run gave each label (the Predict page's chart), counted in SQL."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                text("SELECT label, COUNT(*) FROM predictions WHERE run_id=:run GROUP BY label"),
+                {"run": run_id},
+            ).all()
+        return {label: n for label, n in rows}
+
+    def score_bins(self, run_id: int, bins: int = 20) -> pd.Series:
+        """How many items' top score falls in each of `bins` equal bins of [0, 1] (a score of 1
+        in the last), indexed by the bins' left edges: the confidence chart, counted in SQL."""
+        # SQLite's CAST truncates (floor, for scores >= 0); PostgreSQL's rounds, so it floors.
+        # 1e-9: a score on an edge (0.95 * 20 = 18.999...) goes up, as numpy and plotly put it
+        edge = "score * :bins + 1e-9"
+        floor = f"FLOOR({edge})" if self.db.dialect == "postgresql" else edge
+        with self.db.read() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT CASE WHEN score >= 1 THEN :last ELSE CAST({floor} AS INTEGER) END,"
+                    " COUNT(*) FROM predictions WHERE run_id=:run GROUP BY 1"
+                ),
+                {"run": run_id, "bins": bins, "last": bins - 1},
+            ).all()
+        counts = pd.Series(0, index=[k / bins for k in range(bins)], dtype=int)
+        for b, n in rows:
+            counts.iloc[max(0, min(int(b), bins - 1))] += n
+        return counts
 
     def get(self, run_id: int, item_id: int) -> dict[str, Any] | None:
         with self.db.read() as conn:

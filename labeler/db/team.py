@@ -20,6 +20,9 @@ from .gold import coders_needed, derive, overlap_cut
 from .sql import driver_sql, frame, to_utc
 
 MAX_CODERS = 10
+# a disputed (or adjudicated) item always has codes: codes_project finds the project's few coded
+# items, where `disputed=1` alone, with no index, would read every item (1M: a second per view)
+_CODED = "SELECT item_id FROM codes WHERE project_id=:p"
 
 
 @dataclass(frozen=True)
@@ -208,14 +211,14 @@ class Team:
             "SELECT i.id AS item_id, i.ext_id, i.text, i.split, i.label AS decision,"
             " c.annotator, c.label, c.unsure, c.comment FROM items i JOIN codes c"
             f" ON c.item_id=i.id WHERE i.project_id=:p AND {which} AND c.label IS NOT NULL"
-            " ORDER BY i.id, c.annotator",
+            f" AND i.id IN ({_CODED}) ORDER BY i.id, c.annotator",
             {"p": project_id},
         )
 
     def count_disputes(self, project_id: int) -> int:
         with self.db.read() as conn:
             return conn.execute(
-                text("SELECT COUNT(*) FROM items WHERE project_id=:p AND disputed=1"),
+                text(f"SELECT COUNT(*) FROM items WHERE id IN ({_CODED}) AND disputed=1"),
                 {"p": project_id},
             ).scalar_one()
 

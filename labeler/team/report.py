@@ -249,7 +249,9 @@ def _model_rows(
     for run in sorted(store.runs.list(project_id), key=lambda r: r["id"]):
         if run["status"] != "done" or run["kind"] not in RUN_KINDS:
             continue
-        preds = store.predictions.frame(run["id"], project_id=project_id, split=split)
+        preds = store.predictions.frame(
+            run["id"], project_id=project_id, split=split, labelled=True
+        )  # only labelled items meet the gold ones: never a whole run's 1M scores
         joined = gold.merge(preds, left_on="id", right_on="item_id", suffixes=("", "_pred"))
         if joined.empty:
             continue
@@ -265,9 +267,7 @@ def _model_rows(
 
 def _model_gold(store: Store, project_id: int, split: str | None) -> pd.DataFrame:
     """Items of `split` with a gold label that models may be scored on: id, label."""
-    items = store.items.texts(project_id, split=split)
-    keep = items["label"].notna() & items["label_source"].isin(MODEL_GOLD)
-    return items.loc[keep, ["id", "label"]].reset_index(drop=True)
+    return store.items.gold(project_id, MODEL_GOLD, split=split)[["id", "label"]]
 
 
 def _by_coder(loo: pd.DataFrame, coders: list[str]) -> list[tuple[str, pd.DataFrame]]:

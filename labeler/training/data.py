@@ -61,7 +61,13 @@ def _clean_pairs(texts: Sequence[Any], labels: Sequence[Any], what: str) -> tupl
 def check_training_data(texts: Sequence[Any], labels: Sequence[Any]) -> Counter:
     """Raise DataError unless the set can train a classifier; return the counts per label."""
     _, labels = _clean_pairs(texts, labels, "training")
-    counts = Counter(labels)
+    return check_label_counts(Counter(labels))
+
+
+def check_label_counts(counts: Counter) -> Counter:
+    """`check_training_data`'s rules on the counts per label alone (a page that counts in SQL)."""
+    if not counts:
+        _clean_pairs([], [], "training")  # the empty set's message
     if len(counts) < 2:
         raise DataError(
             f"Training needs at least two labels; the training set has {len(counts)} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ..db.projects import Project
 from ..db.store import Store
 from ..errors import LabelerError
 from ..models.resolve import CURATED_TRAIN, ResolvedModel
-from .data import check_training_data
+from .data import check_label_counts
 from .settings import TrainSettings
 
 # One line of help per setting the Train page shows (defaults come from TrainSettings itself).
@@ -50,28 +51,37 @@ FIXED_S = 15.0  # start the process, load the model, evaluate, save
 
 def label_counts(store: Store, project: Project, include_accepted: bool) -> pd.DataFrame:
     """label | train (pool) | test (held-out) in project label order, plus a total row."""
-    train, test = store.labels.train_and_test(project.id, include_accepted=include_accepted)
+    train, test = store.labels.train_and_test_counts(project.id, include_accepted=include_accepted)
     frame = pd.DataFrame(
         {
             "label": project.labels,
-            "train (pool)": [int((train["label"] == lab).sum()) for lab in project.labels],
-            "test (held-out)": [int((test["label"] == lab).sum()) for lab in project.labels],
+            "train (pool)": [train.get(lab, 0) for lab in project.labels],
+            "test (held-out)": [test.get(lab, 0) for lab in project.labels],
         }
     )
-    total = {"label": "total", "train (pool)": len(train), "test (held-out)": len(test)}
+    total = {"label": "total", "train (pool)": sum(train.values()),
+             "test (held-out)": sum(test.values())}  # fmt: skip
     return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
 
 
-def training_problem(store: Store, project: Project, include_accepted: bool) -> str | None:
-    """Why training would be refused right now (as the engine would say it), or None."""
-    train, _ = store.labels.train_and_test(project.id, include_accepted=include_accepted)
-    if train.empty:
+def training_problem(
+    store: Store, project: Project, include_accepted: bool, counts: pd.DataFrame | None = None
+) -> str | None:
+    """Why training would be refused right now (as the engine would say it), or None. From
+    SQL counts: the engine's rules need only the counts per label (`label_counts`' table, when
+    the page has it: at 1M items each count reads every labelled row)."""
+    if counts is None:
+        train, _ = store.labels.train_and_test_counts(project.id, include_accepted=include_accepted)
+    else:
+        per_label = counts[counts["label"] != "total"]
+        train = {lab: int(n) for lab, n in zip(per_label["label"], per_label["train (pool)"]) if n}
+    if not train:
         return (
             "No labelled pool tweets to train on yet: label some on Annotate (held-out tweets "
             "are the test set and never train)."
         )
     try:
-        check_training_data(train["text"].tolist(), train["label"].tolist())
+        check_label_counts(Counter(train))
     except LabelerError as exc:
         return str(exc)
     return None

@@ -17,6 +17,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # pandas only for ZeroShotResult.to_frame
 __all__ = [
     "ZeroShotModel",
     "ZeroShotResult",
+    "autocast_context",
+    "bf16_native",
     "configure_threads",
     "engine_device",
     "prepare_model",
@@ -88,11 +91,30 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
         return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+def bf16_native() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AMX or AVX512-BF16 through oneDNN); where
+    it does not, bf16 is emulated and slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def autocast_context(settings: ZeroShotSettings, device: torch.device) -> AbstractContextManager:
+    """What a forward pass runs under: bf16 autocast on the CPU when `settings.bf16` (matrix
+    products in bfloat16, layer norms and softmax in fp32), else nothing."""
+    if settings.bf16:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
 def engine_device(settings: ZeroShotSettings) -> torch.device:
     """Set the thread count and pick the device of an engine, before its weights load (a bad
-    device name fails first). int8 dynamic quantization runs on the CPU only."""
+    device name fails first). The fast paths (int8 dynamic quantization, bf16) run on the CPU."""
     configure_threads()
-    return torch.device("cpu") if settings.quantize else select_device(settings.device)
+    if settings.quantize or settings.bf16:
+        return torch.device("cpu")
+    return select_device(settings.device)
 
 
 def prepare_model(

@@ -87,5 +87,7 @@ def run_key(settings: ZeroShotSettings, identity: str, method_tag: str | None = 
         "max_length": int(settings.max_length),
         "quantized": bool(settings.quantize),
     }
+    if settings.bf16:  # only when on, so that the keys of earlier fp32 and int8 runs still hold
+        payload["bf16"] = True
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha1(blob).hexdigest()

@@ -27,7 +27,7 @@ import torch
 
 from ..models.inference import CancelFn, run_batches, to_device
 from ..models.resolve import ResolvedModel
-from .base import CancelMessage, ZeroShotModel
+from .base import CancelMessage, ZeroShotModel, autocast_context
 from .settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
 __all__ = ["TEMPERATURE", "EmbeddingZeroShot"]
@@ -56,8 +56,10 @@ class EmbeddingZeroShot(ZeroShotModel):
             self.display_name = EMBEDDING_DISPLAY_NAME
         else:
             self.display_name = f"Embedding similarity ({resolved.display}, not NLI)"
-        if settings.quantize:
-            self.display_name = self.display_name[:-1] + ", int8)"
+        if settings.quantize or settings.bf16:
+            self.display_name = self.display_name[:-1] + (
+                ", int8)" if settings.quantize else ", bf16)"
+            )
         self.temperature = TEMPERATURE
         # Hypotheses are embedded once: a bi-encoder, unlike a cross-encoder, can reuse them.
         self.hypothesis_vectors = self.embed(self.hypotheses())
@@ -71,7 +73,8 @@ class EmbeddingZeroShot(ZeroShotModel):
         return to_device(self.model.preprocess(texts), self.device)
 
     def _embed_inputs(self, inputs: dict[str, Any]) -> torch.Tensor:
-        vectors = self.model(inputs)["sentence_embedding"]
+        with autocast_context(self.settings, self.device):
+            vectors = self.model(inputs)["sentence_embedding"]
         return torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
 
     def embed(self, texts: list[str]) -> torch.Tensor:

@@ -41,6 +41,10 @@ class ZeroShotSettings:
     batch_size: (tweet, hypothesis) pairs per forward pass (NLI) or tweets per pass (embedding).
     max_length: tokens per pair in all; only the tweet is cut.
     quantize: int8 dynamic quantization of the linear layers (CPU): faster, scores shift slightly.
+    bf16: the other opt-in fast path (CPU): matrix products in bfloat16 under autocast. On a CPU
+        with native bf16 (AMX, AVX512-BF16) it is the fastest and its labels are almost always
+        the fp32 ones; elsewhere it is emulated and slow. Without either flag (fp32) scores equal
+        the pipeline's. `bench/zeroshot.py` measures all three.
     method: "nli" (a cross-encoder trained on NLI) or "embedding" (offline, not NLI).
     device: "auto" (CUDA, then MPS, then CPU), or a torch device string.
     """
@@ -54,6 +58,7 @@ class ZeroShotSettings:
     batch_size: int = 32
     max_length: int = 128
     quantize: bool = False
+    bf16: bool = False
     method: Literal["nli", "embedding"] = "nli"
     device: str = "auto"
 
@@ -82,6 +87,11 @@ class ZeroShotSettings:
             raise SettingsError(
                 f"Max length must be at least {MIN_MAX_LENGTH} tokens (got {self.max_length}); "
                 "tweets average ~30 word pieces, 128 is a generous default."
+            )
+        if self.quantize and self.bf16:
+            raise SettingsError(
+                "Pick one fast mode: int8 quantization or bf16, not both (bf16 is the faster and "
+                "the closer to exact scores on a CPU with native bf16)."
             )
         if self.method not in METHODS:
             raise SettingsError(

@@ -231,7 +231,7 @@ def test_the_table_is_fresh_keeps_edits_on_their_tweets_and_shows_only_stored_la
     )
     idle(page)
 
-    page.get_by_role("tab", name="Table").click()
+    page.get_by_role("radio", name="Table").click()  # the mode switch above the card
     idle(page)
     cell = "[data-testid='stDataFrame'] [data-testid='glide-cell-0-0']"
     page.locator(cell).wait_for(state="attached")

@@ -186,7 +186,7 @@ def test_the_whole_loop(page, server, tmp_path):
         assert got == {first: "AGAINST", second: "FAVOR"}
 
     with step(page, server, "08-accept"):
-        page.get_by_role("tab", name="Table").click()
+        page.get_by_role("radio", name="Table").click()  # Annotate's mode switch
         slider = page.get_by_role("slider")
         slider.focus()
         page.keyboard.press("Home")  # the lowest threshold, 0.50: the tiny model's scores reach it

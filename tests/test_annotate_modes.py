@@ -1,0 +1,60 @@
+"""Annotate's two modes, one at a time (AppTest, no browser): the card, or the table.
+
+The mode switch sits above both; whichever mode is off is not drawn at all, so no hidden card
+takes label keys while the table is open, and the table opened after labelling on the card is
+drawn afresh with those labels (the browser half is tests/e2e/test_annotate_browser.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labeler.db.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app(workspace) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/annotate.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def store(app, workspace) -> Store:
+    return open_store(workspace / "labeler.sqlite")
+
+
+def _card_buttons(at: AppTest) -> list[str]:
+    """Keys of the buttons that act on the card's tweet (labels, Skip, Undo)."""
+    keys = [b.key or "" for b in at.button]
+    return [k for k in keys if k.startswith(("ann_label_", "ann_skip_", "ann_undo_"))]
+
+
+def test_the_table_is_drawn_without_a_card_and_the_card_without_a_table(app, store):
+    (project,) = store.projects.all()
+    assert len(_card_buttons(app)) == len(project.labels) + 2  # the card: labels, Skip, Undo
+    assert not app.dataframe  # and no table under it
+
+    first = store.items.get(app.session_state["ann_sitting"]["current"])
+    [b for b in app.button if (b.key or "").startswith("ann_label_")][0].click().run()
+    assert store.items.get(first["id"])["label"] == project.labels[0]
+
+    app.session_state["ann_mode"] = "Table"
+    app.run()
+    assert not app.exception, app.exception
+    assert _card_buttons(app) == []  # no card, hidden or not, to take a label key
+    (table,) = app.dataframe  # unlabelled tweets: the one just labelled on the card is not one
+    assert first["id"] not in table.value["id"].tolist()
+
+    app.session_state["ann_mode"] = "One at a time"
+    app.run()
+    assert len(_card_buttons(app)) == len(project.labels) + 2
+    assert not app.dataframe
