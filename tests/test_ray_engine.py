@@ -142,8 +142,10 @@ def test_predict_on_ray_gathers_one_file_equal_to_the_local_engine(
 
 def test_cancelled_or_lost_shards_are_redone_and_only_they(local_ray, stance_model, tmp_path):
     data = tmp_path / "tweets.csv"
-    frame(60, 5, "r").to_csv(data, index=False)
-    job, out = Job("predict", batch_size=4, model_dir=str(stance_model)), tmp_path / "out"
+    frame(2000, 5, "r").to_csv(data, index=False)
+    # One tweet per forward pass and one actor: shards finish one after another, slowly enough
+    # (about 2 ms a tweet) that a cancel seen after the first shard lands mid-job.
+    job, out = Job("predict", batch_size=1, model_dir=str(stance_model)), tmp_path / "out"
     seen = []
 
     def progress(done, total, rate, eta):
@@ -151,30 +153,30 @@ def test_cancelled_or_lost_shards_are_redone_and_only_they(local_ray, stance_mod
 
     with pytest.raises(Cancelled, match="finished shards are kept"):
         engine.run_job(
-            job, str(data), str(out), actors=1, shard_rows_=10, progress=progress,
-            should_cancel=lambda: any(done >= 10 for done, _ in seen),
+            job, str(data), str(out), actors=1, shard_rows_=100, progress=progress,
+            should_cancel=lambda: any(done >= 150 for done, _ in seen),
         )  # fmt: skip
     kept = sorted(p.name for p in out.glob("*.parquet"))
-    assert 1 <= len(kept) < 6 and seen[0] == (0, 60)
-    rest = engine.run_job(job, str(data), str(out), actors=1, shard_rows_=10)
-    assert sorted(rest.skipped) == kept and len(rest.written) == 6 - len(kept)
-    assert shards_of(out)[SOURCE_ROW].tolist() == list(range(60))
+    assert 1 <= len(kept) < 20 and seen[0] == (0, 2000)
+    rest = engine.run_job(job, str(data), str(out), actors=1, shard_rows_=100)
+    assert sorted(rest.skipped) == kept and len(rest.written) == 20 - len(kept)
+    assert shards_of(out)[SOURCE_ROW].tolist() == list(range(2000))
 
     files = sorted(out.glob("*.parquet"))
     lost = files[3]
     before = pd.read_parquet(lost)
     stamps = {p.name: p.stat().st_mtime_ns for p in files if p != lost}
     lost.unlink()
-    again = engine.run_job(job, str(data), str(out), actors=1, shard_rows_=10)
-    assert again.written == [lost.name] and again.rows == 10
+    again = engine.run_job(job, str(data), str(out), actors=1, shard_rows_=100)
+    assert again.written == [lost.name] and again.rows == 100
     assert sorted(again.skipped) == sorted(stamps)
     assert {p.name: p.stat().st_mtime_ns for p in files if p != lost} == stamps
     pd.testing.assert_frame_equal(pd.read_parquet(lost), before)
     mark = json.loads((out / MARKERS / f"{lost.name}.json").read_text())
-    assert (mark["start"], mark["stop"], mark["rows"]) == (30, 40, 10)
+    assert (mark["start"], mark["stop"], mark["rows"]) == (300, 400, 100)
     other = Job("predict", batch_size=7, model_dir=str(stance_model))
     with pytest.raises(InputError, match="another job"):
-        engine.run_job(other, str(data), str(out), shard_rows_=10)
+        engine.run_job(other, str(data), str(out), shard_rows_=100)
 
 
 def test_a_bad_file_among_many_is_named_and_the_others_are_kept(
