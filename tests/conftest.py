@@ -35,6 +35,21 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return build_all(tmp_path_factory.mktemp("tiny-models"))
 
 
+@pytest.fixture(scope="session")
+def stance_model(tmp_path_factory) -> Path:
+    """A tiny classifier of AGAINST/FAVOR/NONE in another order than projects list them,
+    predicting all three on `tiny_models.varied_texts` with probabilities spread out."""
+    from tiny_models import build_model
+
+    return build_model(
+        tmp_path_factory.mktemp("stance"),
+        "distilbert",
+        {0: "NONE", 1: "AGAINST", 2: "FAVOR"},
+        seed=6,
+        head_std=0.3,
+    )
+
+
 # Scored by the pipeline when the variants are built: each model must spread its scores.
 _SPREAD_TEXTS = [
     "I love the four day work week, great news for workers!",

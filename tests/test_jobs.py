@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import varied_texts
 
 from labeler.db.store import Store
 from labeler.errors import Cancelled, JobError
@@ -318,32 +319,6 @@ def test_crashed_job_resumes_scoring_only_uncached_texts(store, tiny_models, for
 
 
 # -- prediction -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def stance_model(tmp_path_factory) -> Path:
-    """A tiny classifier of the project's labels, in another order than the project's."""
-    from tiny_models import build_model
-
-    return build_model(
-        tmp_path_factory.mktemp("stance"),
-        "distilbert",
-        {0: "NONE", 1: "AGAINST", 2: "FAVOR"},
-        seed=6,  # predicts all three labels on `varied_texts`, with probabilities spread out
-        head_std=0.3,
-    )
-
-
-def varied_texts(n: int) -> list[str]:
-    """Texts of 3-12 words of the tiny models' vocabulary: a random model tells them apart (it
-    gives the fixture's near-identical tweets one label)."""
-    import random
-
-    from tiny_models import _CORPUS
-
-    words = " ".join(_CORPUS).lower().replace(",", "").replace(".", "").replace("!", "").split()
-    rnd = random.Random(0)
-    return [" ".join(rnd.sample(words, rnd.randint(3, 12))) for _ in range(n)]
 
 
 class ScriptedReporter:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import ray
+from tiny_models import varied_texts
 
 from labeler.cli.main import main
 from labeler.distributed import engine
@@ -45,28 +45,6 @@ def local_ray():
     )
     yield
     ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def stance_model(tmp_path_factory) -> Path:
-    """A tiny classifier whose labels are in another order than LABELS, probabilities spread."""
-    from tiny_models import build_model
-
-    return build_model(
-        tmp_path_factory.mktemp("stance"),
-        "distilbert",
-        {0: "NONE", 1: "AGAINST", 2: "FAVOR"},
-        seed=6,
-        head_std=0.3,
-    )
-
-
-def varied_texts(n: int, seed: int) -> list[str]:
-    from tiny_models import _CORPUS
-
-    words = " ".join(_CORPUS).lower().replace(",", "").replace(".", "").replace("!", "").split()
-    rnd = random.Random(seed)
-    return [" ".join(rnd.sample(words, rnd.randint(3, 12))) for _ in range(n)]
 
 
 def frame(n: int, seed: int, prefix: str) -> pd.DataFrame:

@@ -169,6 +169,16 @@ def build_model(
     return out_dir
 
 
+def varied_texts(n: int, seed: int = 0) -> list[str]:
+    """Texts of 3-12 words of the tiny models' vocabulary: a random model tells them apart (it
+    gives near-identical tweets one label)."""
+    import random
+
+    words = " ".join(_CORPUS).lower().replace(",", "").replace(".", "").replace("!", "").split()
+    rnd = random.Random(seed)
+    return [" ".join(rnd.sample(words, rnd.randint(3, 12))) for _ in range(n)]
+
+
 def build_all(root: str | Path) -> dict[str, Path]:
     """NLI-shaped models of both architectures plus a 3-label stance model; returns their folders."""
     root = Path(root)
