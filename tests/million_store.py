@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from labeler.db.counts import COUNT_ITEMS, COUNT_SLICES, DUPLICATES
 from labeler.db.items import CODE_COLUMNS, IMPORTED_COLUMNS, ITEM_COLUMNS
 from labeler.db.store import Store
 from labeler.text import is_heldout, norm_key, shuffle_rank, text_key
@@ -54,7 +55,9 @@ def score_of(item_id: int, n: int) -> float:
 def fingerprint() -> bytes:
     """What the built file depends on: the builder's code and constants (not its comments)."""
     parts = [inspect.getsource(f) for f in (tweet, score_of, build)]
-    return repr((parts, LABELS, LABEL_EVERY, SCORED)).encode()
+    return repr(
+        (parts, LABELS, LABEL_EVERY, SCORED, COUNT_ITEMS, DUPLICATES, COUNT_SLICES)
+    ).encode()
 
 
 def build(path: Path, n: int) -> Million:
@@ -115,6 +118,15 @@ def build(path: Path, n: int) -> Million:
     insert("predictions", pred_cols, preds)
     for _, sql in indexes:
         conn.execute(sql)
+    # the per-project counts an import keeps (labeler/db/counts.py), counted as the store does
+    conn.execute(
+        "INSERT INTO item_counts (project_id, split, label, source, n) "
+        + COUNT_ITEMS.format(where="")
+    )
+    conn.execute(f"UPDATE projects SET duplicate_texts = ({DUPLICATES.replace(':p', 'id')})")
+    conn.execute(
+        "INSERT INTO shuffle_counts (project_id, slice, n) " + COUNT_SLICES.format(where="")
+    )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()

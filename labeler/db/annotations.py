@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import text
 
 from ..errors import StoreError
+from .counts import bucket, change
+from .counts import rows as count_rows
 from .engine import Database
 from .gold import coders_needed, derive, overlap_cut, put_code
 from .projects import Projects
@@ -185,24 +188,17 @@ class Annotations:
     def train_and_test_counts(
         self, project_id: int, *, include_accepted: bool = False
     ) -> tuple[dict[str, int], dict[str, int]]:
-        """Per label, how many items `train_and_test` would return (train, test), counted in
-        SQL: the Train page shows them without reading every tweet (`label >= ''`: the labelled
-        rows, as a range of items_label; `IS NOT NULL` made SQLite read all 1M items)."""
-        sources = [*GOLD_SOURCES, *(["accepted-suggestion"] if include_accepted else [])]
-        marks = ", ".join(f":s{i}" for i in range(len(sources)))
-        args = {"p": project_id, **{f"s{i}": s for i, s in enumerate(sources)}}
+        """Per label, how many items `train_and_test` would return (train, test), from the
+        project's `item_counts` (counts.py): the Train page shows them without counting every
+        labelled item (1M items, 600k labelled: 0.8 s)."""
+        sources = {*GOLD_SOURCES, *(["accepted-suggestion"] if include_accepted else [])}
         with self.db.read() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT split, label_source, label, COUNT(*) FROM items WHERE project_id=:p"
-                    f" AND label >= '' AND label_source IN ({marks})"
-                    " GROUP BY split, label_source, label"
-                ),
-                args,
-            ).all()
+            counted = count_rows(conn, project_id)
         train: dict[str, int] = {}
         test: dict[str, int] = {}
-        for split, source, label, n in rows:
+        for split, label, source, n in counted:
+            if not label or source not in sources:
+                continue
             if split == "pool":
                 train[label] = train.get(label, 0) + n
             elif split == "heldout" and source in GOLD_SOURCES:
@@ -269,6 +265,10 @@ class Annotations:
                 ("item_id", "annotator"),
                 [(r[0], annotator, project_id, r[1], "accepted-suggestion", now) for r in rows],
             )
+            # every accepted item was an unlabelled pool item (`_ACCEPTABLE`)
+            moved = Counter({bucket("pool", None, None): -len(rows)})
+            moved.update(bucket("pool", r[1], "accepted-suggestion") for r in rows)
+            change(conn, self.db.dialect, project_id, moved)
             k = max(1, round(len(rows) * audit_share)) if audit_share > 0 else 0
             audit = random.Random(seed).sample([r[0] for r in rows], min(k, len(rows)))
             if audit:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 
 from ..errors import InputError
+from .counts import recount
 from .engine import Database
 from .gold import rebuild_codes
 from .projects import Project
@@ -162,4 +163,5 @@ def load(db: Database, project: Project, t: dict[str, list[dict]]) -> dict[int, 
             [(r["run_key"], r["text_key"], json.dumps(r["scores"])) for r in t["score_cache"]],
         )
         rebuild_codes(conn, pid)  # each person's code in effect, from the restored history
+        recount(conn, pid)  # the restored items' counts per split, label and source
     return run_ids

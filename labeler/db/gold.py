@@ -12,23 +12,26 @@ The rule (one place, used by labelling, undo and adjudication):
   (held-out items and a seeded share of the pool), one elsewhere;
 - fewer -> no gold yet: the item stays in the queue of those who have not coded it.
 
-`items.label` mirrors the result, so the queue, counts, training and export read one column.
-The functions take a driver cursor and the dialect and write nothing outside the caller's
-transaction.
+`items.label` mirrors the result, so the queue, counts, training and export read one column;
+`item_counts` follows it in the same transaction (counts.py). The functions take a driver cursor
+and the dialect and write nothing outside the caller's transaction.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import text
 
+from .counts import bucket, change
 from .sql import driver_sql, fetch_dicts
 
 PEOPLE = ("human", "imported")
 # the project's team settings and its roster's coders, for one item
 _TEAM = (
-    "SELECT i.project_id, i.split, i.shuffle, p.overlap_share, p.coders_per_item,"
+    "SELECT i.project_id, i.split, i.shuffle, i.label, i.label_source, p.overlap_share,"
+    " p.coders_per_item,"
     " (SELECT COUNT(*) FROM members m WHERE m.project_id=i.project_id AND m.role='annotator')"
     " AS roster FROM items i JOIN projects p ON p.id=i.project_id WHERE i.id=:item"
 )
@@ -146,4 +149,9 @@ def derive(cur: Any, dialect: str, item_id: int, *, human: bool = False) -> str 
         driver_sql(dialect, _MIRROR),
         {**gold, "coders": len(people), "disputed": disputed, "human": int(human), "item": item_id},
     )
+    item = team[0]
+    was = bucket(item["split"], item["label"], item["label_source"])
+    now = bucket(item["split"], gold["label"], gold["source"])
+    if was != now:
+        change(cur, dialect, item["project_id"], Counter({was: -1, now: 1}))
     return gold["label"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +21,12 @@ from sqlalchemy import text
 
 from ..errors import StoreError
 from ..text import is_heldout, norm_key, shuffle_rank, text_key
+from .counts import add_duplicates, add_pool, bucket, change
+from .counts import rows as count_rows
 from .engine import Database
 from .filters import filter_sql
 from .projects import Projects
-from .sql import bulk_insert, frame, reserve_ids
+from .sql import bulk_insert, expand, frame, reserve_ids
 
 IMPORT_CHUNK = 20_000  # ~0.3 s of write lock: a label waits at most that long
 LENGTH_SAMPLE = 50_000  # the Data page's tweet lengths: of more items, a uniform sample
@@ -89,14 +92,13 @@ class Items:
         by_folded = {lab.casefold(): lab for lab in project.labels}
         report = ImportReport()
         now = time.time()
-        existing: set[int] = set()
-        if skip_existing:
-            with self.db.read() as conn:
-                existing = set(
-                    conn.execute(
-                        text("SELECT norm_key FROM items WHERE project_id=:p"), {"p": project_id}
-                    ).scalars()
-                )
+        with self.db.read() as conn:
+            held = set(
+                conn.execute(
+                    text("SELECT norm_key FROM items WHERE project_id=:p"), {"p": project_id}
+                ).scalars()
+            )
+        existing = held if skip_existing else set()
         columns = {
             c: items[c].tolist() if c in items else None
             for c in ("text", "ext_id", "source_row", "label", "extra")
@@ -144,6 +146,7 @@ class Items:
                 ]
             )
             report.heldout += split == "heldout"
+        repeats = self._repeats(project_id, rows, held)
         for start in range(0, len(rows), IMPORT_CHUNK):
             chunk = rows[start : start + IMPORT_CHUNK]
             if start:
@@ -158,6 +161,10 @@ class Items:
                 bulk_insert(conn, "items", ITEM_COLUMNS, chunk)
                 bulk_insert(conn, "annotations", IMPORTED_COLUMNS, labelled)
                 bulk_insert(conn, "codes", CODE_COLUMNS, codes)
+                added = Counter(bucket(row[9], row[11], row[12]) for row in chunk)
+                change(conn, self.db.dialect, project_id, added)
+                add_duplicates(conn, project_id, sum(repeats[start : start + IMPORT_CHUNK]))
+                add_pool(conn, project_id, [row[10] for row in chunk if row[9] == "pool"])
                 self.projects.touch(conn, project_id)
             report.labelled += len(labelled)
         report.imported = len(rows)
@@ -169,6 +176,23 @@ class Items:
                 conn.exec_driver_sql("ANALYZE annotations")
         return report
 
+    def _repeats(self, project_id: int, rows: list[list[Any]], held: set[int]) -> list[bool]:
+        """Per new row: does an earlier item (the project's, or a row before it) have its exact
+        text? Only rows whose normalised text the project holds are looked up (items_norm)."""
+        seen: set[str] = set()
+        maybe = sorted({row[4] for row in rows} & held)
+        with self.db.read() as conn:
+            for start in range(0, len(maybe), 500):
+                args: dict[str, Any] = {"p": project_id}
+                keys = expand("k", maybe[start : start + 500], args)
+                sql = f"SELECT text_key FROM items WHERE project_id=:p AND norm_key IN {keys}"
+                seen.update(conn.execute(text(sql), args).scalars())
+        repeats = []
+        for row in rows:
+            repeats.append(row[3] in seen)
+            seen.add(row[3])
+        return repeats
+
     # -- reads -----------------------------------------------------------------------------
     def get(self, item_id: int) -> dict[str, Any]:
         with self.db.read() as conn:
@@ -177,18 +201,17 @@ class Items:
             raise StoreError(f"No item with id {item_id}.")
         return dict(row._mapping)
 
-    def count(self, project_id: int) -> int:
+    def counts(self, project_id: int) -> list[tuple[str, str, str, int]]:
+        """(split, label, label source, items) of the project, '' for no label: a few rows of
+        `item_counts` (counts.py), where counting `items` reads every labelled row."""
         with self.db.read() as conn:
-            return conn.execute(
-                text("SELECT COUNT(*) FROM items WHERE project_id=:p"), {"p": project_id}
-            ).scalar_one()
+            return count_rows(conn, project_id)
+
+    def count(self, project_id: int) -> int:
+        return sum(n for *_, n in self.counts(project_id))
 
     def count_labelled(self, project_id: int) -> int:
-        with self.db.read() as conn:
-            return conn.execute(
-                text("SELECT COUNT(*) FROM items WHERE project_id=:p AND label IS NOT NULL"),
-                {"p": project_id},
-            ).scalar_one()
+        return sum(n for _, label, _, n in self.counts(project_id) if label)
 
     def stats(self, project_id: int, annotator: str | None = None) -> dict[str, Any]:
         """Counts the pages show: items, labelled, held-out, per label and source, today."""
@@ -235,36 +258,27 @@ class Items:
         }
 
     def overview(self, project_id: int) -> dict[str, Any]:
-        """The Projects and Data pages' counts: items, labelled, held-out (labelled), per label.
-
-        One scan of an index that holds split and label (items_queue or items_shuffle), grouped
-        in its own order: a scan of the table itself reads every tweet's text (10x slower at 1M
-        items), and grouping by an expression sorts (4x slower)."""
-        rows = self.db_rows(
-            "SELECT split, label, COUNT(*) FROM items WHERE project_id=:p GROUP BY split, label",
-            project_id,
-        )
+        """The Projects and Data pages' counts: items, labelled, held-out (labelled), per label,
+        from `counts` (a few rows, whatever the project's size)."""
         out: dict[str, Any] = {"items": 0, "labelled": 0, "heldout": 0, "heldout_labelled": 0}
         per_label: dict[str, int] = {}
-        for split, label, n in rows:
+        for split, label, _, n in self.counts(project_id):
             out["items"] += n
             out["heldout"] += n if split == "heldout" else 0
-            if label is not None:
+            if label:
                 out["labelled"] += n
                 out["heldout_labelled"] += n if split == "heldout" else 0
                 per_label[label] = per_label.get(label, 0) + n
         return {**out, "per_label": per_label}
 
     def duplicate_texts(self, project_id: int) -> int:
-        """Items whose exact text an earlier item of the project has (pandas' `duplicated()`).
-
-        Exact repeats share the normalised key, so only items_norm's repeated keys are read."""
-        return self.db_rows(
-            "SELECT COUNT(*) - COUNT(DISTINCT text_key) FROM items WHERE project_id=:p"
-            " AND norm_key IN (SELECT norm_key FROM items WHERE project_id=:p"
-            " GROUP BY norm_key HAVING COUNT(*) > 1)",
-            project_id,
-        )[0][0]
+        """Items whose exact text an earlier item of the project has (pandas' `duplicated()`),
+        as each import counted them (`projects.duplicate_texts`, counts.py)."""
+        with self.db.read() as conn:
+            found = conn.execute(
+                text("SELECT duplicate_texts FROM projects WHERE id=:p"), {"p": project_id}
+            ).scalar()
+        return int(found or 0)
 
     def text_lengths(self, project_id: int, sample: int = LENGTH_SAMPLE) -> tuple[pd.Series, int]:
         """Characters per tweet: of every item, or of a uniform sample of about `sample` items
@@ -279,46 +293,30 @@ class Items:
         lengths = frame(self.db, sql, args).iloc[:, 0]
         return lengths.rename("length").astype(int), total
 
-    def db_rows(self, sql: str, project_id: int, **args: Any) -> list[Any]:
-        with self.db.read() as conn:
-            return conn.execute(text(sql), {"p": project_id, **args}).all()
-
     def progress(
         self, project_id: int, annotator: str | None = None, *, items: int | None = None
     ) -> dict[str, int]:
-        """The annotation card's counter, from indexes only (it runs on every key press).
-        `items`: the project's item count when the caller has it (counting every item reads a
-        whole index, ~70 ms at 1M items; the other counts here are of labelled rows only)."""
-        p = {"p": project_id}
+        """The annotation card's counter, from `counts` and indexes only (it runs on every key
+        press). `items`: the project's item count when the caller has it."""
+        counted = self.counts(project_id)
         with self.db.read() as conn:
-            if items is None:
-                items = conn.execute(
-                    text("SELECT COUNT(*) FROM items WHERE project_id=:p"), p
-                ).scalar_one()
-            labelled = conn.execute(
-                text("SELECT COUNT(*) FROM items WHERE project_id=:p AND label IS NOT NULL"), p
-            ).scalar_one()
-            heldout_labelled = conn.execute(
-                text(
-                    "SELECT COUNT(*) FROM items WHERE project_id=:p AND split='heldout'"
-                    " AND label IS NOT NULL"
-                ),
-                p,
-            ).scalar_one()
             mine = conn.execute(
                 text(
                     "SELECT COUNT(*) FROM codes WHERE project_id=:p AND annotator=:who"
                     " AND label IS NOT NULL AND source='human'"
                 ),
-                {**p, "who": annotator or ""},
+                {"p": project_id, "who": annotator or ""},
             ).scalar_one()
-            return {
-                "items": items,
-                "labelled": labelled,
-                "heldout_labelled": heldout_labelled,
-                "today": self._today(conn, project_id, annotator or ""),
-                "mine": mine,
-            }
+            today = self._today(conn, project_id, annotator or "")
+        return {
+            "items": sum(n for *_, n in counted) if items is None else items,
+            "labelled": sum(n for _, label, _, n in counted if label),
+            "heldout_labelled": sum(
+                n for split, label, _, n in counted if label and split == "heldout"
+            ),
+            "today": today,
+            "mine": mine,
+        }
 
     def _today(self, conn: Any, project_id: int, annotator: str | None) -> int:
         sql = (

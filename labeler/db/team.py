@@ -15,14 +15,16 @@ import pandas as pd
 from sqlalchemy import text
 
 from ..errors import StoreError
+from .counts import overlap_items
 from .engine import Database
 from .gold import coders_needed, derive, overlap_cut
 from .sql import driver_sql, frame, to_utc
 
 MAX_CODERS = 10
-# a disputed (or adjudicated) item always has codes: codes_project finds the project's few coded
-# items, where `disputed=1` alone, with no index, would read every item (1M: a second per view)
-_CODED = "SELECT item_id FROM codes WHERE project_id=:p"
+# the project's disputed items (a small partial index, items_disputed) and, with the decided
+# ones, the items of its decisions (annotations_decisions): never every item or every code
+_DISPUTED = "SELECT id FROM items WHERE project_id=:p AND disputed=1"
+_DECIDED = "SELECT item_id FROM annotations WHERE project_id=:p AND source='adjudicated'"
 
 
 @dataclass(frozen=True)
@@ -181,14 +183,8 @@ class Team:
         roster = frame(
             self.db, "SELECT name AS annotator, role FROM members WHERE project_id=:p", args
         )
-        with self.db.read() as conn:
-            overlap_total = conn.execute(
-                text(
-                    "SELECT COUNT(*) FROM items WHERE project_id=:p"
-                    " AND (split='heldout' OR shuffle<:cut)"
-                ),
-                args,
-            ).scalar_one()
+        with self.db.read() as conn:  # the held-out items and the pool below the cut
+            overlap_total = overlap_items(conn, project_id, s.cut)
         out = roster.merge(people, on="annotator", how="outer")
         for column in ("codes", "today", "overlap"):
             out[column] = pd.to_numeric(out[column]).fillna(0).astype(int)
@@ -202,23 +198,24 @@ class Team:
         """Items whose coders disagree (oldest first), one row per code: item_id, ext_id, text,
         split, annotator, label, unsure, comment."""
         which = (
-            "(i.disputed=1 OR i.label_source='adjudicated')"
+            f"(i.disputed=1 OR i.label_source='adjudicated') AND i.id IN ({_DISPUTED}"
+            f" UNION {_DECIDED})"
             if include_decided
-            else ("i.disputed=1")
+            else f"i.id IN ({_DISPUTED})"
         )
         return frame(
             self.db,
             "SELECT i.id AS item_id, i.ext_id, i.text, i.split, i.label AS decision,"
             " c.annotator, c.label, c.unsure, c.comment FROM items i JOIN codes c"
             f" ON c.item_id=i.id WHERE i.project_id=:p AND {which} AND c.label IS NOT NULL"
-            f" AND i.id IN ({_CODED}) ORDER BY i.id, c.annotator",
+            " ORDER BY i.id, c.annotator",
             {"p": project_id},
         )
 
     def count_disputes(self, project_id: int) -> int:
         with self.db.read() as conn:
             return conn.execute(
-                text(f"SELECT COUNT(*) FROM items WHERE id IN ({_CODED}) AND disputed=1"),
+                text("SELECT COUNT(*) FROM items WHERE project_id=:p AND disputed=1"),
                 {"p": project_id},
             ).scalar_one()
 

@@ -88,12 +88,13 @@ def pair_table(codes: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 def data_version(store: Store, project_id: int) -> tuple[Any, ...]:
     """A fingerprint that changes whenever the agreement numbers may: a label, an undo, an import
     or a decision (annotations are append-only), a finished or deleted run, a roster or setting
-    change. One small query, for a cache key."""
+    change. One small query, for a cache key: annotations are never deleted but with their
+    project and each new one has a higher id than all before it, so the project's newest id
+    (annotations_newest) changes with every row added; counting them read every row."""
     with store.db.read() as conn:
         row = conn.execute(
             text(
                 "SELECT (SELECT MAX(id) FROM annotations WHERE project_id=:p),"
-                " (SELECT COUNT(*) FROM annotations WHERE project_id=:p),"
                 " (SELECT MAX(id) FROM runs WHERE project_id=:p AND status='done'),"
                 " (SELECT COUNT(*) FROM runs WHERE project_id=:p AND status='done'),"
                 " (SELECT COUNT(*) FROM members WHERE project_id=:p),"
