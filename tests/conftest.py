@@ -99,6 +99,25 @@ def workspace(tmp_path, monkeypatch) -> Path:
     return ws
 
 
+@pytest.fixture
+def app(workspace):
+    """The app opened on its home page in a fresh workspace (which it fills with the sample)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def store(app, workspace):
+    """The store of `app`'s workspace, opened after the app has created it."""
+    from labeler.db.store import open_store
+
+    return open_store(workspace / "labeler.sqlite")
+
+
 # --- PostgreSQL ------------------------------------------------------------------------------
 # One real server per session (tests/pg_server.py: ~0.7 s to start, ~0.1 s to stop), a fresh
 # database per test (~25 ms). Where it cannot run the tests skip, unless CI requires it.

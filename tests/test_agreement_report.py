@@ -220,14 +220,6 @@ def test_the_kappa_heatmap_names_each_pairs_kappa_and_shared_items():
 # -- the page ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def app(workspace) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def show(at: AppTest, project_id: int) -> AppTest:
     at.query_params["project"] = str(project_id)
     at.switch_page("pages/agreement.py").run()

@@ -12,24 +12,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labeler.db.store import Store, open_store
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def app(workspace) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    at.switch_page("pages/annotate.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-@pytest.fixture
-def store(app, workspace) -> Store:
-    return open_store(workspace / "labeler.sqlite")
+def app(app) -> AppTest:
+    """conftest's app, on Annotate."""
+    app.switch_page("pages/annotate.py").run()
+    assert not app.exception, app.exception
+    return app
 
 
 def _card_buttons(at: AppTest) -> list[str]:

@@ -10,24 +10,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labeler.db.store import Store, open_store
+from labeler.db.store import Store
 from labeler.jobs.runner import effective_status
 from labeler.workspace import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def app(workspace) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-@pytest.fixture
-def store(app, workspace) -> Store:
-    return open_store(workspace / "labeler.sqlite")
 
 
 def goto(at: AppTest, page: str) -> AppTest:
