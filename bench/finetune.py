@@ -1,9 +1,10 @@
 """Fine-tuning benchmark: the reference notebook's recipe vs ours, and ours vs TF-IDF + LR.
 
-Not a test; run it by hand (about 20-30 minutes on 2 shared cores, under a minute with --quick):
+Not a test; run it by hand (about 40 minutes on 2 cores with 3 seeds, a few minutes with
+--quick or on a GPU):
 
     HF_HUB_OFFLINE=1 nice -n 5 python bench/finetune.py [--data ../shared/data] [--quick]
-        [--threads N]
+        [--threads N] [--seeds 0,1,2] [--no-speed]
 
 All on the same base model (the bundled all-MiniLM-L6-v2 unless --model says otherwise):
 
@@ -16,10 +17,13 @@ All on the same base model (the bundled all-MiniLM-L6-v2 unless --model says oth
    out of attention, so they change neither the forward pass nor the gradients: training the
    notebook's hyperparameters with per-batch padding gives the notebook recipe's F1 without its
    cost. That is how the F1 comparison below stays fair: a full 512-padded run on CPU takes hours.
-3. Test scores per target (trained on train+val, scored once on test): TF-IDF (1-2 grams) + LR
+3. Test scores per target (trained on train+val, scored once on test), each fine-tune once per
+   seed (--seeds; the seed draws the new head and the batch order): TF-IDF (1-2 grams) + LR
    (balanced), the notebook's hyperparameters (3 epochs, lr 5e-5, batch 8, no warmup, no weight
-   decay, no class weights; per-batch padding, see 2.) and our defaults (TrainSettings()).
-   Metric: TweetEval's stance score (mean F1 of against & favor) and macro-F1.
+   decay, no class weights; per-batch padding, see 2.) and our defaults (TrainSettings(), chosen
+   by bench/recipes.py on a development split of train+val: the test files chose nothing).
+   Metric: TweetEval's stance score (mean F1 of against & favor) and macro-F1; per target the
+   mean over seeds with its range.
 """
 
 from __future__ import annotations
@@ -149,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="bundled", help="base model for every run")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     ap.add_argument("--repeats", type=int, default=2, help="speed runs of each recipe (best kept)")
+    ap.add_argument("--seeds", default="0,1,2", help="fine-tuning seeds, comma-separated")
+    ap.add_argument("--no-speed", action="store_true", help="skip parts 1-2 (speed, padding)")
     args = ap.parse_args(argv)
     import torch
 
@@ -161,8 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     targets = sorted(p for p in root.iterdir() if (p / "train.csv").is_file())
     print(f"model {args.model} ({loc}); torch threads {torch.get_num_threads()}", flush=True)
 
-    # 1-2. Speed and padding, on the first target's training tweets.
-    train0 = load(targets[0], "train")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    nb = ours = float("nan")
+    if not args.no_speed:
+        nb, ours = speed_and_padding(loc, targets[0], args)
+    rows = test_scores(targets, args, seeds)
+    report(pd.DataFrame(rows), ours / nb)
+    return 0
+
+
+def speed_and_padding(loc: str, target: Path, args) -> tuple[float, float]:
+    """1-2. Speed and padding, on the first target's training tweets."""
+    train0 = load(target, "train")
     n_nb, n_ours = (16, 32) if args.quick else (64, 256)
     names = sorted(set(train0.label))
     # Alternated and best-of-N: other work on a shared machine slows whichever runs beside it.
@@ -187,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     diff, agree = padding_check(loc, train0.text[:32].tolist())
     print(
-        f"\nspeed ({targets[0].name} train slices): notebook recipe (pad 512, batch 8, "
+        f"\nspeed ({target.name} train slices): notebook recipe (pad 512, batch 8, "
         f"{n_nb} tweets) {nb:.1f} samples/s; ours (per-batch padding, batch 16, {n_ours} "
         f"tweets) {ours:.1f} samples/s; ratio {ours / nb:.1f}x"
     )
@@ -196,13 +212,16 @@ def main(argv: list[str] | None = None) -> int:
         f"label agreement {agree:.0%}\n",
         flush=True,
     )
+    return nb, ours
 
-    # 3. Test scores per target.
+
+def test_scores(targets: list[Path], args, seeds: list[int]) -> list[dict]:
+    """3. Test scores per target: TF-IDF once, each fine-tuning recipe once per seed."""
     rows = []
     ours_settings = TrainSettings(model=args.model)
     nb_settings = TrainSettings(model=args.model, **NOTEBOOK)
     if args.quick:
-        ours_settings = TrainSettings(model=args.model, epochs=1, head_epochs=1)
+        ours_settings = TrainSettings(model=args.model, epochs=1, head_epochs=1, average_epochs=0)
         nb_settings = TrainSettings(model=args.model, **{**NOTEBOOK, "epochs": 1})
     for target in targets:
         tr = pd.concat([load(target, "train"), load(target, "val")], ignore_index=True)
@@ -210,11 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             tr = tr.groupby("label", group_keys=False).head(20)
             te = te.groupby("label", group_keys=False).head(20)
-        for name, settings in [
-            ("TF-IDF 1-2g + LR", None),
-            ("notebook hyperparameters", nb_settings),
-            ("ours (defaults)", ours_settings),
-        ]:
+        runs = [("TF-IDF 1-2g + LR", None, 0)] + [
+            (name, TrainSettings(**{**settings.to_dict(), "seed": seed}), seed)
+            for name, settings in [
+                ("notebook hyperparameters", nb_settings),
+                ("ours (defaults)", ours_settings),
+            ]
+            for seed in seeds
+        ]
+        for name, settings, seed in runs:
             t0 = time.perf_counter()
             m, res = (
                 (tfidf_scores(tr, te), None)
@@ -225,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "target": target.name,
                     "recipe": name,
+                    "seed": seed,
                     "stance_f1": m["stance_f1"],
                     "macro_f1": m["macro_f1"],
                     "accuracy": m["accuracy"],
@@ -233,26 +257,31 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(
-                f"{target.name:10s} {name:26s} stance {m['stance_f1']:.3f} "
+                f"{target.name:10s} {name:26s} seed {seed} stance {m['stance_f1']:.3f} "
                 f"macro {m['macro_f1']:.3f} ({rows[-1]['seconds']:.0f}s)",
                 flush=True,
             )
-    table = pd.DataFrame(rows)
-    wide = table.pivot_table(index="recipe", columns="target", values="stance_f1")
-    wide["mean"] = wide.mean(axis=1)
-    macro = table.pivot_table(index="recipe", columns="target", values="macro_f1")
-    wide["macro-F1 mean"] = macro.mean(axis=1)
-    print("\nstance F1 (mean of against & favor) on test; train+val trained:")
-    print(wide.round(3).to_string())
-    base = wide.loc["TF-IDF 1-2g + LR", "mean"]
-    ours_mean = wide.loc["ours (defaults)", "mean"]
-    nb_mean = wide.loc["notebook hyperparameters", "mean"]
-    print(
-        f"\nours - TF-IDF: {100 * (ours_mean - base):+.1f} points (goal >= +3); "
-        f"ours - notebook: {100 * (ours_mean - nb_mean):+.1f} points; "
-        f"speed ratio {ours / nb:.1f}x (goal >= 8x)"
-    )
-    return 0
+    return rows
+
+
+def report(table: pd.DataFrame, speed_ratio: float) -> None:
+    """Per target: mean over seeds [min-max]; then each recipe's gain over TF-IDF per target."""
+    for metric in ("stance_f1", "macro_f1"):
+        g = table.groupby(["recipe", "target"])[metric]
+        cell = g.mean().round(3).astype(str) + " [" + g.min().round(3).astype(str) + "-"
+        cell += g.max().round(3).astype(str) + "]"
+        wide = cell.unstack("target")
+        means = g.mean().unstack("target")
+        wide["mean"] = means.mean(axis=1).round(3)
+        print(f"\n{metric} on test, mean over seeds [range]; trained on train+val:")
+        print(wide.to_string())
+        base = means.loc["TF-IDF 1-2g + LR"]
+        for recipe in ("ours (defaults)", "notebook hyperparameters"):
+            gain = 100 * (means.loc[recipe] - base)
+            per = ", ".join(f"{t} {v:+.1f}" for t, v in gain.items())
+            print(f"{recipe} - TF-IDF: {per}; mean {gain.mean():+.1f} points")
+    if speed_ratio == speed_ratio:  # not NaN: measured (no --no-speed)
+        print(f"\nspeed ratio {speed_ratio:.1f}x (goal >= 8x)")
 
 
 if __name__ == "__main__":

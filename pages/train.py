@@ -12,7 +12,7 @@ from labeler.training.plan import (
     total_steps,
     training_problem,
 )
-from labeler.training.settings import TrainSettings
+from labeler.training.settings import HEAD_INITS, TrainSettings
 from ui.charts import loss_curve
 from ui.common import (
     PAGES,
@@ -136,6 +136,21 @@ values = dict(
     class_weights=c[4].toggle(
         "Class weights", d.class_weights, key="tr_cw", help=HELP["class_weights"]
     ),
+    head_init=c[0].selectbox(
+        "Head start",
+        HEAD_INITS,
+        HEAD_INITS.index(d.head_init),
+        key="tr_head_init",
+        help=HELP["head_init"],
+    ),
+    average_epochs=c[1].number_input(
+        "Average last epochs",
+        0,
+        100,
+        d.average_epochs,
+        key="tr_average",
+        help=HELP["average_epochs"],
+    ),  # fmt: skip
 )
 settings = None
 with user_errors():

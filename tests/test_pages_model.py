@@ -117,16 +117,6 @@ def new_app(project_id: int | None = None) -> AppTest:
     return at
 
 
-@pytest.fixture
-def app(workspace) -> AppTest:
-    return new_app()
-
-
-@pytest.fixture
-def store(app, workspace) -> Store:
-    return open_store(workspace / "labeler.sqlite")
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_models):
     """A workspace whose gold-labelled sample project has a model trained from the Train page."""
@@ -142,6 +132,8 @@ def trained(tmp_path_factory, tiny_models):
         at.text_input(key="tr_custom").set_value(str(tiny_models["base_bert"])).run()
         at.number_input(key="tr_epochs").set_value(1)
         at.number_input(key="tr_head").set_value(0)
+        at.selectbox(key="tr_head_init").set_value("logistic")
+        at.number_input(key="tr_average").set_value(2)
         at.number_input(key="tr_maxlen").set_value(32).run()
         assert "Will train from base-bert" in " ".join(texts_of(at.success))
         at.button(key="tr_start").click().run()
@@ -246,6 +238,7 @@ def test_training_started_from_the_page_lists_the_model(trained, tapp):
     assert models["macro-F1"].iloc[0] == pytest.approx(run["metrics"]["macro_f1"])
     assert models["base model"].tolist() == ["base-bert"]
     assert run["params"]["epochs"] == 1 and run["params"]["head_epochs"] == 0
+    assert run["params"]["head_init"] == "logistic" and run["params"]["average_epochs"] == 2
     assert run["params"]["max_length"] == 32 and run["params"]["include_accepted"] is False
     assert Path(run["artifact_path"], "README.md").is_file()
     assert any("tr_loss_chart" in (e.proto.id or "") for e in at.get("plotly_chart"))

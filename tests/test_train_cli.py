@@ -76,6 +76,10 @@ def test_train_predict_evaluate(trained, tiny_models, capsys):
             "3",
             "--test-size",
             "0.3",
+            "--head-init",
+            "logistic",
+            "--average-epochs",
+            "2",
             *FAST,
         ]
     )
@@ -86,6 +90,7 @@ def test_train_predict_evaluate(trained, tiny_models, capsys):
     assert "[fine-tune] step" in err and "samples/s" in err  # progress on stderr
     cfg = json.loads((model / "training_config.json").read_text())
     assert cfg["settings"]["seed"] == 3 and cfg["train_size"] == 21 and cfg["eval_size"] == 9
+    assert cfg["settings"]["head_init"] == "logistic" and cfg["settings"]["average_epochs"] == 2
     assert (
         "stratified split" in cfg["split"]
         and "Split: 21 train / 9 test" in (model / "README.md").read_text()

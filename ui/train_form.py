@@ -26,6 +26,8 @@ WIDGETS = {
     "weight_decay": "tr_wd",
     "seed": "tr_seed",
     "class_weights": "tr_cw",
+    "head_init": "tr_head_init",
+    "average_epochs": "tr_average",
 }
 
 

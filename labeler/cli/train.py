@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from ..training.settings import TrainSettings
+    from ..training.settings import HEAD_INITS, TrainSettings
 
     d = TrainSettings()
     add_io_args(
@@ -45,6 +45,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=d.head_epochs,
         help=f"epochs training the head on the frozen encoder first, 0 for none "
         f"(default: {d.head_epochs})",
+    )
+    p.add_argument(
+        "--head-init",
+        choices=HEAD_INITS,
+        default=d.head_init,
+        help="how the new classifier head starts: 'logistic' fits a logistic regression on the "
+        f"frozen encoder first, 'random' draws it (default: {d.head_init})",
+    )
+    p.add_argument(
+        "--average-epochs",
+        type=int,
+        default=d.average_epochs,
+        metavar="N",
+        help="save the mean of the weights at the end of the last N epochs, 0 for the last "
+        f"epoch's (default: {d.average_epochs})",
     )
     p.add_argument(
         "--lr",
@@ -123,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         epochs=args.epochs,
         head_epochs=args.head_epochs,
+        head_init=args.head_init,
+        average_epochs=args.average_epochs,
         learning_rate=args.lr,
         batch_size=args.batch_size,
         max_length=args.max_length,

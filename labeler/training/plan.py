@@ -35,6 +35,8 @@ HELP = {
     "weight_decay": "Pull of the weights towards 0 (regularisation); 0.01 is usual.",
     "head_epochs": "Epochs fitting only the new classifier head on the frozen encoder (0: off).",
     "head_learning_rate": "Learning rate of that head-only phase; 1e-3 to 5e-3.",
+    "head_init": "'logistic' starts the new head as a logistic regression on the frozen encoder.",
+    "average_epochs": "Save the mean of the weights of the last N epochs (0: the last epoch's).",
     "class_weights": "Weigh rare labels up in the loss so each label counts alike in macro-F1.",
     "seed": "Random seed: the same data and settings give the same model.",
 }

@@ -149,6 +149,31 @@ def training_arguments(
     )
 
 
+class TailAverage(TrainerCallback):
+    """Running mean of the weights at the end of the last `n` epochs of a phase."""
+
+    def __init__(self, model: Any, n: int, epochs: int):
+        # n above the epochs: every epoch counts
+        self.model, self.first, self.seen, self.mean = model, epochs - n + 1, 0, None
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if round(state.epoch) < self.first:
+            return
+        self.seen += 1
+        with torch.no_grad():
+            now = {k: v.detach().clone().float() for k, v in self.model.state_dict().items()}
+            if self.mean is None:
+                self.mean = now
+            else:
+                for k, v in now.items():
+                    self.mean[k] += (v - self.mean[k]) / self.seen
+
+    def apply(self) -> None:
+        if self.mean is not None and self.seen > 1:
+            state = self.model.state_dict()
+            self.model.load_state_dict({k: v.to(state[k].dtype) for k, v in self.mean.items()})
+
+
 class TrackerCallback(TrainerCallback):
     """Feeds the RunTracker each step and log; stops the phase when cancel is asked."""
 
@@ -163,6 +188,40 @@ class TrackerCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         self.tracker.logged(state.global_step, state.epoch, logs or {})
+
+
+def fit_head(model: Any, tokenizer: Any, train_ds: Any, weight_balanced: bool, seed: int) -> None:
+    """Linear probing in closed form: the classifier's last linear layer becomes a logistic
+    regression fitted on the frozen features that layer reads (LP before FT, Kumar et al. 2022)."""
+    from sklearn.linear_model import LogisticRegression
+
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    feats: list[np.ndarray] = []
+    hook = last.register_forward_hook(
+        lambda m, i, o: feats.append(i[0].detach().float().cpu().numpy())
+    )
+    collate = DataCollatorWithPadding(tokenizer)
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(train_ds), 64):
+                rows = [train_ds[i] for i in range(start, min(start + 64, len(train_ds)))]
+                batch = collate([{k: r[k] for k in ("input_ids", "attention_mask")} for r in rows])
+                model(**batch)
+    finally:
+        hook.remove()
+    x = np.concatenate(feats)
+    y = np.array([int(train_ds[i]["labels"]) for i in range(len(train_ds))])
+    lr = LogisticRegression(
+        max_iter=3000, class_weight="balanced" if weight_balanced else None, random_state=seed
+    ).fit(x, y)
+    coef, bias = lr.coef_, lr.intercept_
+    if coef.shape[0] == 1:  # two classes: sklearn keeps one logit, the model two
+        coef, bias = np.vstack([-coef / 2, coef / 2]), np.concatenate([-bias / 2, bias / 2])
+    with torch.no_grad():
+        last.weight.copy_(torch.tensor(coef, dtype=last.weight.dtype))
+        last.bias.copy_(torch.tensor(bias, dtype=last.bias.dtype))
+    model.train()
 
 
 def run_phases(
@@ -182,6 +241,8 @@ def run_phases(
     per_epoch = steps_per_epoch(len(train_ds), settings)
     loss_func = weighted_cross_entropy(weight, tracker.record_loss)
     head = head_parameter_names(model)
+    if settings.head_init == "logistic":
+        fit_head(model, tokenizer, train_ds, weight is not None, settings.seed)
     step_offset, epoch_offset = 0, 0.0
     for phase in phases:
         for name, param in model.named_parameters():
@@ -199,8 +260,14 @@ def run_phases(
         )
         trainer.loss_is_scaled_for_ga = False  # a per-batch mean, as gradient accumulation expects
         trainer.remove_callback(PrinterCallback)  # disable_tqdm=True adds it: it prints dicts
+        average = None
+        if phase.name == "fine-tune" and settings.average_epochs > 1:
+            average = TailAverage(model, settings.average_epochs, phase.epochs)
+            trainer.add_callback(average)
         tracker.start_phase(phase.name, step_offset, epoch_offset)
         trainer.train()
+        if average is not None and not tracker.cancelled:
+            average.apply()
         if tracker.cancelled:
             raise Cancelled(
                 f"Training cancelled at step {tracker.global_step} of {tracker.total_steps} "
