@@ -205,13 +205,14 @@ def fit_head(model: Any, tokenizer: Any, train_ds: Any, weight_balanced: bool, s
     try:
         with torch.inference_mode():
             for start in range(0, len(train_ds), 64):
-                rows = [train_ds[i] for i in range(start, min(start + 64, len(train_ds)))]
-                batch = collate([{k: r[k] for k in ("input_ids", "attention_mask")} for r in rows])
+                rows = train_ds[start : start + 64]  # a dict of columns
+                ids, mask = rows["input_ids"], rows["attention_mask"]
+                batch = collate([{"input_ids": i, "attention_mask": m} for i, m in zip(ids, mask)])
                 model(**batch)
     finally:
         hook.remove()
     x = np.concatenate(feats)
-    y = np.array([int(train_ds[i]["labels"]) for i in range(len(train_ds))])
+    y = np.asarray(train_ds["labels"])
     lr = LogisticRegression(
         max_iter=3000, class_weight="balanced" if weight_balanced else None, random_state=seed
     ).fit(x, y)
