@@ -5,7 +5,9 @@ as a CSV file):
 
 - import: the app's path (read the file, detect columns, prepare, `Items.import_frame`) against
   the floor, pandas reading the same file plus one bare `executemany` of the texts into one table
-  (SQLite; PostgreSQL through psycopg), same durability as the store. Goal: within 3x.
+  (SQLite; PostgreSQL through psycopg), same durability as the store. Goal: within 3x. On SQLite
+  also the rows the import wrote, inserted again by bare `executemany` into a fresh store's own
+  tables and indexes (items, annotations, codes): how much of the gap is the schema itself.
 - export: `Export.frame` + CSV bytes against pandas writing that same DataFrame to CSV. Goal: 3x.
 - next item and one label write at 1M, medians of interleaved queries, both engines. Goal: < 5 ms.
 - every page's opening (AppTest: the page's script run, the median of 3 after a first warm-up
@@ -78,6 +80,35 @@ def floor_of_import(conn, mark: str, path: Path) -> float:
     """pandas reading the same file, then one bare executemany of its texts."""
     df, read_s = timed(lambda: pd.read_csv(path, dtype=str, keep_default_na=False))
     return read_s + floor_import(conn, mark, df["text"].tolist())
+
+
+def schema_floor(tmp: Path, store_file: Path) -> float:
+    """The rows an import wrote (items, annotations, codes), read back and written again by one
+    bare executemany per table into a fresh store's empty schema, with the store's durability:
+    what the store's three tables and their indexes cost by themselves, without the app."""
+    import sqlite3
+
+    (tmp / "schema").mkdir()
+    fresh = New(tmp / "schema" / "labeler.sqlite")
+    fresh.create()  # project 1, as in the store read from
+    fresh.s.close()
+    tables = {}
+    with sqlite3.connect(store_file) as src:
+        for table in ("items", "annotations", "codes"):
+            cur = src.execute(f"SELECT * FROM {table}")
+            tables[table] = ([d[0] for d in cur.description], cur.fetchall())
+    dst = sqlite3.connect(tmp / "schema" / "labeler.sqlite", isolation_level=None)
+    dst.execute("PRAGMA synchronous=FULL")
+    dst.execute("PRAGMA cache_size=-65536")
+    start = time.perf_counter()
+    dst.execute("BEGIN")
+    for table, (cols, rows) in tables.items():
+        marks = ", ".join("?" * len(cols))
+        dst.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
+    dst.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    dst.close()
+    return seconds
 
 
 def export_and_floor(store: New, pid: int) -> tuple[float, float]:
@@ -210,6 +241,8 @@ def main() -> None:
             conn, mark = floors_at[name]()
             r["floor_import_s"] = floor_of_import(conn, mark, files[args.rows])
             conn.execute("ANALYZE t")
+            if name == "SQLite":
+                r["schema_import_s"] = schema_floor(tmp, tmp / "big" / "labeler.sqlite")
             r["export_s"], r["floor_export_s"] = export_and_floor(store, pid)
             reader = (
                 sqlite3_reader(tmp) if name == "SQLite" else (psycopg_connect(store.s.url), "%s")
@@ -250,6 +283,12 @@ def print_report(report: dict, small: int, rows: int) -> None:
             f" vs pandas to_csv {r['floor_export_s']:.1f} s"
             f" = {r['export_s'] / r['floor_export_s']:.2f}x (<= 3x)"
         )
+        if "schema_import_s" in r:
+            print(
+                f"  the same rows by bare executemany into the store's own tables and indexes: "
+                f"{r['schema_import_s']:.1f} s = {r['schema_import_s'] / r['floor_import_s']:.2f}x"
+                f" the floor (the app's import is {r['import_s'] / r['schema_import_s']:.2f}x it)"
+            )
         print(
             f"  next item {r['next_ms']:.2f} ms (floor {f.get('next_ms', 0):.2f}),"
             f" label write {r['write_ms']:.2f} ms (floor {f.get('write_ms', 0):.2f}) (< 5 ms)"
