@@ -233,13 +233,20 @@ def test_app_jobs_on_ray_store_what_the_local_engine_stores(
     run = store.runs.create(
         project.id, "zeroshot", {**params, "batch_size": 8, "engine": "ray", "actors": 1}
     )
-    tasks.zeroshot_task(store, store.runs.get(run), Reporter())
+    with monkeypatch.context() as m:  # the Ray workers load the model; the app's server must not
+        for loader in ("load_sequence_classifier", "load_sentence_encoder"):
+            m.setattr(f"labeler.zeroshot.load.{loader}", lambda *a, **k: pytest.fail("loaded"))
+        tasks.zeroshot_task(store, store.runs.get(run), Reporter())
     assert (45, 45, "Scoring tweets on the Ray cluster") in reports
     got = store.predictions.frame(run).sort_values("item_id")
     settings = tasks.zeroshot_settings({**params, "batch_size": 8})
-    want = load_zeroshot(settings).score(texts)
+    engine = load_zeroshot(settings)
+    want = engine.score(texts)
     np.testing.assert_allclose(np.array(got["scores"].tolist()), want.scores, atol=1e-5)
     assert got["label"].tolist() == want.labels
+    # named and keyed as the local engine names and keys it: a later local run reuses the scores
+    stored = store.runs.get(run)
+    assert (stored["model"], stored["run_key"]) == (engine.display_name, engine.run_key)
 
     source = store.runs.create(project.id, "train", {})
     store.runs.update(source, status="done", artifact_path=str(stance_model), model="tiny")

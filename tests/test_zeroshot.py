@@ -22,14 +22,14 @@ import numpy as np
 import pytest
 from transformers import pipeline
 
-from labeler.errors import Cancelled, ModelError, SettingsError
+from labeler.errors import Cancelled, JobError, ModelError, SettingsError
 from labeler.models.resolve import resolve_model
 from labeler.settings import fill_target
 from labeler.text import text_key
 from labeler.zeroshot import load as zs_mod
-from labeler.zeroshot.base import select_device
+from labeler.zeroshot.base import cached_result, select_device
 from labeler.zeroshot.cache import MemoryScoreCache, ScoreCache
-from labeler.zeroshot.load import estimate_scoring_seconds, load_zeroshot
+from labeler.zeroshot.load import describe_zeroshot, estimate_scoring_seconds, load_zeroshot
 from labeler.zeroshot.nli import NLIZeroShot, entailment_ids
 from labeler.zeroshot.settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
@@ -696,3 +696,33 @@ def test_embedding_bf16_names_itself_and_stays_close(embedding):
     a, b = embedding.score(texts), bf16.score(texts)
     assert 0 < np.abs(a.scores - b.scores).max() < 0.05
     assert a.labels == b.labels
+
+
+@pytest.mark.parametrize(
+    "method, fast",
+    [("nli", {}), ("nli", {"quantize": True}), ("embedding", {}), ("embedding", {"bf16": True})],
+)
+def test_a_run_is_named_and_keyed_from_its_settings_as_the_loaded_engine_does(
+    tiny_models, method, fast
+):
+    """A job scored on Ray names its run and finds its cached scores without loading the model:
+    name and key must be the loaded engine's, or a later local run would score everything again."""
+    model = str(tiny_models["nli_bert"]) if method == "nli" else None
+    settings = ZeroShotSettings(labels=LABELS, method=method, model=model, **fast)
+    engine = load_zeroshot(settings)
+    assert describe_zeroshot(settings) == (engine.display_name, engine.run_key)
+
+
+def test_scores_cached_elsewhere_give_the_engines_result_and_a_gap_is_named(tiny_models):
+    settings = ZeroShotSettings(labels=LABELS, model=str(tiny_models["nli_bert"]))
+    engine = load_zeroshot(settings)
+    texts = ["first tweet", "second one", "first tweet", "a third"]
+    cache = MemoryScoreCache()
+    want = engine.score(texts, cache=cache)
+    got = cached_result(cache, engine.run_key, texts, engine.label_names)
+    np.testing.assert_array_equal(got.scores, want.scores)
+    assert got.labels == want.labels
+    with pytest.raises(Exception) as failed:  # a message saying what to do, not a KeyError
+        cached_result(cache, engine.run_key, [*texts, "never scored"], engine.label_names)
+    assert isinstance(failed.value, JobError), failed.value
+    assert "1 tweets came back without scores" in str(failed.value)

@@ -47,35 +47,39 @@ def select_items(store: Store, project_id: int, sample: int | None):
 
 
 def zeroshot_task(store: Store, run: dict[str, Any], reporter) -> dict[str, Any]:
-    from ..zeroshot.load import load_zeroshot
+    from ..zeroshot.base import cached_result
+    from ..zeroshot.load import describe_zeroshot, load_zeroshot
 
     params = run["params"]
     settings = zeroshot_settings(params)
-    reporter.progress(0, 0, message="Loading the model…", force=True)
-    model = load_zeroshot(settings)
-    store.runs.update(run["id"], model=model.display_name, run_key=model.run_key)
     items = select_items(store, run["project_id"], params.get("sample"))
+    texts = items["text"].tolist()
     if params.get("engine") == "ray":
+        # the Ray workers load the model; here only its name and run key, from its config
         from ..distributed.workers import Job
 
+        name, key = describe_zeroshot(settings)
+        store.runs.update(run["id"], model=name, run_key=key)
         names = [f"zs_score_{lab}" for lab in settings.labels]
         job = Job("prelabel", "text", settings.batch_size, zeroshot=dict(settings.__dict__))
         fill_cache_on_ray(
-            store, job, model.run_key, items["text"].tolist(),
+            store, job, key, texts,
             lambda frame: frame[names].to_numpy().tolist(), params, reporter,
         )  # fmt: skip
+        result = cached_result(store.scores, key, texts, settings.labels)
+    else:
+        reporter.progress(0, 0, message="Loading the model…", force=True)
+        model = load_zeroshot(settings)
+        store.runs.update(run["id"], model=model.display_name, run_key=model.run_key)
 
-    def progress(done: int, total: int, rate: float, eta: float | None) -> None:
-        reporter.progress(
-            done, total, rate, eta, message=f"Scoring tweets with {model.display_name}"
+        def progress(done: int, total: int, rate: float, eta: float | None) -> None:
+            reporter.progress(
+                done, total, rate, eta, message=f"Scoring tweets with {model.display_name}"
+            )
+
+        result = model.score(
+            texts, progress=progress, should_cancel=reporter.should_cancel, cache=store.scores
         )
-
-    result = model.score(
-        items["text"].tolist(),
-        progress=progress,
-        should_cancel=reporter.should_cancel,
-        cache=store.scores,
-    )
     store.predictions.put(
         run["id"],
         zip(
@@ -95,7 +99,7 @@ PREDICT_CHUNK = 256
 
 def fill_cache_on_ray(store, job, key, texts, columns, params, reporter) -> None:
     """Score on Ray the texts the score cache lacks under `key`, and cache them: the task then
-    finds every text cached and goes on as with the local engine."""
+    reads every text's scores from the cache."""
     from ..distributed.store_jobs import score_texts
 
     unique = {text_key(t): t for t in texts}

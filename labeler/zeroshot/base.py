@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..errors import SettingsError
+from ..errors import JobError, SettingsError
 from ..models.inference import CancelFn, Progress
 from ..models.resolve import ResolvedModel
 from ..text import text_key
@@ -186,9 +186,10 @@ class ZeroShotModel:
         self.run_key = run_key(settings, model_identity(resolved), self.method_tag())
 
     # Subclasses override ------------------------------------------------------------------------
-    def method_tag(self) -> str:
+    @classmethod
+    def method_tag(cls) -> str:
         """What goes into the run key as the method (includes method parameters)."""
-        return self.method
+        return cls.method
 
     def _batches(
         self,
@@ -274,10 +275,7 @@ class ZeroShotModel:
                     cache.put_scores(self.run_key, new)
                 report()
         report(final=True)
-        n_labels = len(self.label_names)
-        matrix = np.array([done_scores[k] for k in keys], dtype=np.float32).reshape(-1, n_labels)
-        predicted = [self.label_names[int(j)] for j in matrix.argmax(axis=1)] if len(keys) else []
-        return ZeroShotResult(predicted, matrix, list(self.label_names))
+        return _result(keys, done_scores, self.label_names)
 
     def estimate_seconds(
         self, texts: Sequence[str], sample: int = 32, cache: ScoreCache | None = None
@@ -297,3 +295,27 @@ class ZeroShotModel:
         for _ in self._batches(picked):
             pass
         return (time.perf_counter() - t0) / len(picked) * len(unique)
+
+
+def _result(
+    keys: list[str], scores: dict[str, list[float]], label_names: Sequence[str]
+) -> ZeroShotResult:
+    """The result of texts (by text key) from their score rows."""
+    matrix = np.array([scores[k] for k in keys], dtype=np.float32).reshape(-1, len(label_names))
+    predicted = [label_names[int(j)] for j in matrix.argmax(axis=1)] if len(keys) else []
+    return ZeroShotResult(predicted, matrix, list(label_names))
+
+
+def cached_result(
+    cache: ScoreCache, key: str, texts: Sequence[str], label_names: Sequence[str]
+) -> ZeroShotResult:
+    """What `score(texts, cache=cache)` returns when every text is cached under the run key `key`
+    (scored elsewhere, e.g. on Ray), without a model; raises JobError if some are not."""
+    keys = [text_key(t) for t in texts]
+    scores = cache.get_scores(key, list(dict.fromkeys(keys)))
+    if missing := len(set(keys) - scores.keys()):
+        raise JobError(
+            f"{missing} tweets came back without scores from where they were scored; run the "
+            "job again: the scored ones are kept and only these are redone."
+        )
+    return _result(keys, scores, label_names)

@@ -52,20 +52,24 @@ class EmbeddingZeroShot(ZeroShotModel):
     ):
         super().__init__(settings, resolved, model, model.tokenizer, device)
         model.max_seq_length = self.max_length  # sentence-transformers truncates at this
-        if resolved.source == "bundled":
-            self.display_name = EMBEDDING_DISPLAY_NAME
-        else:
-            self.display_name = f"Embedding similarity ({resolved.display}, not NLI)"
-        if settings.quantize or settings.bf16:
-            self.display_name = self.display_name[:-1] + (
-                ", int8)" if settings.quantize else ", bf16)"
-            )
+        self.display_name = self.name_for(resolved, settings)
         self.temperature = TEMPERATURE
         # Hypotheses are embedded once: a bi-encoder, unlike a cross-encoder, can reuse them.
         self.hypothesis_vectors = self.embed(self.hypotheses())
         self._hypothesis_vectors_on_device = self.hypothesis_vectors.to(device)
 
-    def method_tag(self) -> str:
+    @staticmethod
+    def name_for(resolved: ResolvedModel, settings: ZeroShotSettings) -> str:
+        if resolved.source == "bundled":
+            name = EMBEDDING_DISPLAY_NAME
+        else:
+            name = f"Embedding similarity ({resolved.display}, not NLI)"
+        if settings.quantize or settings.bf16:
+            name = name[:-1] + (", int8)" if settings.quantize else ", bf16)")
+        return name
+
+    @classmethod
+    def method_tag(cls) -> str:
         # "mean-pool" names the pooling of the bundled model; kept so earlier runs' caches hold.
         return f"embedding:mean-pool:t={TEMPERATURE}"
 

@@ -27,12 +27,18 @@ from ..models.load import (
 )
 from ..models.resolve import BUNDLED, ResolvedModel, resolve_model
 from .base import ZeroShotModel, engine_device, prepare_model
-from .cache import ScoreCache
+from .cache import ScoreCache, model_identity, run_key
 from .embedding import EmbeddingZeroShot
 from .nli import NLIZeroShot, entailment_ids, not_nli_message
 from .settings import EMBEDDING_DISPLAY_NAME, ZeroShotSettings
 
-__all__ = ["estimate_scoring_seconds", "load_embedding", "load_nli", "load_zeroshot"]
+__all__ = [
+    "describe_zeroshot",
+    "estimate_scoring_seconds",
+    "load_embedding",
+    "load_nli",
+    "load_zeroshot",
+]
 
 
 def _config_label2id(resolved: ResolvedModel) -> dict[str, int]:
@@ -46,8 +52,8 @@ def _config_label2id(resolved: ResolvedModel) -> dict[str, int]:
     return {str(k): int(v) for k, v in label2id.items()}
 
 
-def load_nli(settings: ZeroShotSettings) -> NLIZeroShot:
-    """Resolve, check and load an NLI model; refuses plain encoders before loading any weights."""
+def _resolve_nli(settings: ZeroShotSettings) -> ResolvedModel:
+    """Resolve and check an NLI model from its config alone (a plain encoder is refused)."""
     if not settings.model:
         raise SettingsError(
             "No NLI model given: name one (a hub id such as 'facebook/bart-large-mnli' or a local "
@@ -57,6 +63,24 @@ def load_nli(settings: ZeroShotSettings) -> NLIZeroShot:
     label2id = _config_label2id(resolved)
     if entailment_ids(label2id)[0] == -1:
         raise ModelError(not_nli_message(resolved, list(label2id)))
+    return resolved
+
+
+def describe_zeroshot(settings: ZeroShotSettings) -> tuple[str, str]:
+    """(display name, run key) of the scorer `load_zeroshot(settings)` would load, from the
+    settings and the model's config alone: a job that scores elsewhere (on Ray) names its run and
+    finds its cached scores without loading the weights where it runs."""
+    if settings.method == "embedding":
+        resolved, engine = resolve_model(settings.model or BUNDLED), EmbeddingZeroShot
+    else:
+        resolved, engine = _resolve_nli(settings), NLIZeroShot
+    key = run_key(settings, model_identity(resolved), engine.method_tag())
+    return engine.name_for(resolved, settings), key
+
+
+def load_nli(settings: ZeroShotSettings) -> NLIZeroShot:
+    """Resolve, check and load an NLI model; refuses plain encoders before loading any weights."""
+    resolved = _resolve_nli(settings)
     device = engine_device(settings)
     tokenizer = load_tokenizer(resolved)
     model = load_sequence_classifier(

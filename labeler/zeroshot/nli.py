@@ -85,11 +85,15 @@ class NLIZeroShot(ZeroShotModel):
     ):
         super().__init__(settings, resolved, model, tokenizer, device)
         self.entailment_id, self.contradiction_id = entailment_ids(model.config.label2id)
-        fast = ", int8" if settings.quantize else ", bf16" if settings.bf16 else ""
-        self.display_name = f"{resolved.display} (NLI{fast})"
+        self.display_name = self.name_for(resolved, settings)
         self.input_names = list(tokenizer.model_input_names)
         self._use_cache = "use_cache" in _forward_params(model)
         self._check_hypotheses_fit()
+
+    @staticmethod
+    def name_for(resolved: ResolvedModel, settings: ZeroShotSettings) -> str:
+        fast = ", int8" if settings.quantize else ", bf16" if settings.bf16 else ""
+        return f"{resolved.display} (NLI{fast})"
 
     def _check_hypotheses_fit(self) -> None:
         # The pipeline silently stops truncating when a hypothesis alone overflows; refuse instead.
