@@ -220,6 +220,61 @@ def run_recipe(name: str, overrides: dict, tr, dev, quick: bool, seed: int) -> d
     }
 
 
+# name -> (what it is, the members' TrainSettings overrides, their seeds). A soup trains one model
+# per seed and saves the mean of their weights: one folder, as loadable as any (Wortsman et al.,
+# 2022). The logistic head start gives every member the same head to begin from, so the weights
+# stay averageable; the members' own scores are logged too (they are R8 runs).
+SOUPS: dict[str, tuple[str, dict, tuple[int, ...]]] = {
+    "S1": (
+        "soup of 3 seeds of R8 (logistic head start, 6 ep @5e-5)",
+        dict(head_init="logistic"),
+        (0, 1, 2),
+    ),
+}
+
+
+def run_soup(name: str, tr, dev, quick: bool, seed: int) -> dict:
+    """Train the soup's members (their seeds offset by `seed` * 100), average, score on dev."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from sklearn.metrics import f1_score
+
+    from labeler.models.classifier import predict
+
+    _, overrides, seeds = SOUPS[name]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="soup-") as tmp:
+        folders, members = [], []
+        for k in seeds:
+            settings = TrainSettings(model="bundled", seed=seed * 100 + k, **overrides)
+            if quick:
+                settings = TrainSettings(**{**settings.to_dict(), "epochs": 1})
+            folder = Path(tmp) / f"m{k}"
+            res = train_classifier(
+                tr.text.tolist(), tr.label.tolist(), settings, folder,
+                dev.text.tolist(), dev.label.tolist(),
+            )  # fmt: skip
+            folders.append(folder)
+            members.append(round(res.metrics["stance_f1"], 3))
+        weights = [load_file(f / "model.safetensors") for f in folders]
+        mean = {
+            k: (sum(w[k].double() for w in weights) / len(weights)).to(weights[0][k].dtype)
+            if torch.is_floating_point(weights[0][k])
+            else weights[0][k]
+            for k in weights[0]
+        }
+        save_file(mean, folders[0] / "model.safetensors", metadata={"format": "pt"})
+        pred = predict(str(folders[0]), dev.text.tolist()).labels
+    return {
+        "recipe": name,
+        "seed": seed,
+        "stance_f1": stance_f1(dev.label.tolist(), pred),
+        "macro_f1": f1_score(dev.label.tolist(), pred, average="macro"),
+        "members": members,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -244,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.data) / "tweeteval-stance"
     targets = sorted(p for p in root.iterdir() if (p / "train.csv").is_file())
     names = [n for n in (args.only.split(",") if args.only else RECIPES) if n in RECIPES]
+    soups = [n for n in args.only.split(",") if n in SOUPS]
     rows = []
     splits = {}
     for target in targets:
@@ -276,12 +332,26 @@ def main(argv: list[str] | None = None) -> int:
                 if args.jsonl:
                     with open(args.jsonl, "a", encoding="utf-8") as fh:
                         fh.write(json.dumps(r) + "\n")
+    for name in soups:
+        for seed, (target, folds) in itertools.product(seeds, splits.items()):
+            for fold, (tr, dev) in enumerate(folds):
+                r = {"target": target, "fold": fold, **run_soup(name, tr, dev, args.quick, seed)}
+                rows.append(r)
+                print(
+                    f"{target:10s} {name:5s} seed {seed} fold {fold} stance {r['stance_f1']:.3f} "
+                    f"macro {r['macro_f1']:.3f} members {r['members']} {r['seconds']}s",
+                    flush=True,
+                )
+                if args.jsonl:
+                    with open(args.jsonl, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(r) + "\n")
     table = pd.DataFrame(rows)  # pivot_table's mean: over seeds and folds
     summary = table.pivot_table(index="recipe", columns="target", values=["stance_f1", "macro_f1"])
     summary[("stance_f1", "mean")] = summary["stance_f1"].mean(axis=1)
     summary[("macro_f1", "mean")] = summary["macro_f1"].mean(axis=1)
     print("\n" + summary.round(3).sort_values(("stance_f1", "mean"), ascending=False).to_string())
     print("\n" + "\n".join(f"{k}: {v[0]}" for k, v in RECIPES.items() if k in names))
+    print("\n".join(f"{k}: {v[0]}" for k, v in SOUPS.items() if k in soups))
     return 0
 
 
