@@ -4,7 +4,7 @@ Not a test; run it by hand (about 40 minutes on 2 cores with 3 seeds, a few minu
 --quick or on a GPU):
 
     HF_HUB_OFFLINE=1 nice -n 5 python bench/finetune.py [--data ../shared/data] [--quick]
-        [--threads N] [--seeds 0,1,2] [--no-speed]
+        [--threads N] [--seeds 0,1,2] [--no-speed] [--recipes notebook,defaults,S1]
 
 All on the same base model (the bundled all-MiniLM-L6-v2 unless --model says otherwise):
 
@@ -50,6 +50,9 @@ from labeler.evaluation.metrics import evaluate_predictions  # noqa: E402
 from labeler.models.classifier import predict  # noqa: E402
 from labeler.training.run import train_classifier  # noqa: E402
 from labeler.training.settings import TrainSettings  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from recipes import SOUPS, run_soup  # noqa: E402
 
 NOTEBOOK = dict(
     epochs=3,
@@ -155,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2, help="speed runs of each recipe (best kept)")
     ap.add_argument("--seeds", default="0,1,2", help="fine-tuning seeds, comma-separated")
     ap.add_argument("--no-speed", action="store_true", help="skip parts 1-2 (speed, padding)")
+    ap.add_argument(
+        "--recipes",
+        default="notebook,defaults",
+        help="what part 3 fine-tunes, comma-separated: notebook, defaults, and any weight soup "
+        "of bench/recipes.py (e.g. S1); TF-IDF + LR always runs",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -229,21 +238,31 @@ def test_scores(targets: list[Path], args, seeds: list[int]) -> list[dict]:
         if args.quick:
             tr = tr.groupby("label", group_keys=False).head(20)
             te = te.groupby("label", group_keys=False).head(20)
+        wanted = args.recipes.split(",")
+        recipes = [
+            (name, settings)
+            for key, name, settings in [
+                ("notebook", "notebook hyperparameters", nb_settings),
+                ("defaults", "ours (defaults)", ours_settings),
+            ]
+            if key in wanted
+        ]
         runs = [("TF-IDF 1-2g + LR", None, 0)] + [
             (name, TrainSettings(**{**settings.to_dict(), "seed": seed}), seed)
-            for name, settings in [
-                ("notebook hyperparameters", nb_settings),
-                ("ours (defaults)", ours_settings),
-            ]
+            for name, settings in recipes
             for seed in seeds
         ]
+        runs += [(f"soup {s}", s, seed) for s in wanted if s in SOUPS for seed in seeds]
         for name, settings, seed in runs:
             t0 = time.perf_counter()
-            m, res = (
-                (tfidf_scores(tr, te), None)
-                if settings is None
-                else finetune_scores(settings, tr, te)
-            )
+            if isinstance(settings, str):  # a soup: trained on train+val, scored on test
+                m, res = {"accuracy": np.nan, **run_soup(settings, tr, te, args.quick, seed)}, None
+            else:
+                m, res = (
+                    (tfidf_scores(tr, te), None)
+                    if settings is None
+                    else finetune_scores(settings, tr, te)
+                )
             rows.append(
                 {
                     "target": target.name,
@@ -276,7 +295,7 @@ def report(table: pd.DataFrame, speed_ratio: float) -> None:
         print(f"\n{metric} on test, mean over seeds [range]; trained on train+val:")
         print(wide.to_string())
         base = means.loc["TF-IDF 1-2g + LR"]
-        for recipe in ("ours (defaults)", "notebook hyperparameters"):
+        for recipe in [r for r in means.index if r != "TF-IDF 1-2g + LR"]:
             gain = 100 * (means.loc[recipe] - base)
             per = ", ".join(f"{t} {v:+.1f}" for t, v in gain.items())
             print(f"{recipe} - TF-IDF: {per}; mean {gain.mean():+.1f} points")
