@@ -317,29 +317,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{target.name:10s} {base:32s} stance {st:.3f} macro {mf:.3f}", flush=True)
     # Recipe by recipe over both targets, so a run cut short still compares whole recipes.
     seeds = [int(x) for x in args.seeds.split(",")]
-    for name in names:
+    for name in [*names, *soups]:
         for seed, (target, folds) in itertools.product(seeds, splits.items()):
             for fold, (tr, dev) in enumerate(folds):
-                r = run_recipe(name, RECIPES[name][1], tr, dev, args.quick, seed)
+                if name in SOUPS:
+                    r = run_soup(name, tr, dev, args.quick, seed)
+                    detail = f"members {r['members']}"
+                else:
+                    r = run_recipe(name, RECIPES[name][1], tr, dev, args.quick, seed)
+                    detail = (
+                        f"best-ep {r['best_epoch_macro_f1']:.3f}@{r['best_epoch']} "
+                        f"curve {r['curve']}"
+                    )
                 r = {"target": target, "fold": fold, **r}
                 rows.append(r)
                 print(
                     f"{target:10s} {name:5s} seed {seed} fold {fold} stance {r['stance_f1']:.3f} "
-                    f"macro {r['macro_f1']:.3f} best-ep {r['best_epoch_macro_f1']:.3f}"
-                    f"@{r['best_epoch']} curve {r['curve']} {r['seconds']}s",
-                    flush=True,
-                )
-                if args.jsonl:
-                    with open(args.jsonl, "a", encoding="utf-8") as fh:
-                        fh.write(json.dumps(r) + "\n")
-    for name in soups:
-        for seed, (target, folds) in itertools.product(seeds, splits.items()):
-            for fold, (tr, dev) in enumerate(folds):
-                r = {"target": target, "fold": fold, **run_soup(name, tr, dev, args.quick, seed)}
-                rows.append(r)
-                print(
-                    f"{target:10s} {name:5s} seed {seed} fold {fold} stance {r['stance_f1']:.3f} "
-                    f"macro {r['macro_f1']:.3f} members {r['members']} {r['seconds']}s",
+                    f"macro {r['macro_f1']:.3f} {detail} {r['seconds']}s",
                     flush=True,
                 )
                 if args.jsonl:
