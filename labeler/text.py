@@ -20,35 +20,14 @@ def normalise_text(text: str) -> str:
 
 def text_key(text: str) -> str:
     """Key of the exact text: model scores are cached under it."""
-    return text_keys([text])[0]
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def norm_key(text: str) -> int:
     """Key of the normalised text, duplicates share it: a signed 64-bit integer (SQLite's
     INTEGER), half the index size of a hex digest; a collision is ~1e-9 likely at 100k items."""
-    return norm_keys([text])[0]
-
-
-def text_keys(texts: list[str]) -> list[str]:
-    """`text_key` of many texts (an import's): one comprehension, no call per text."""
-    sha1 = hashlib.sha1
-    return [sha1(t.encode("utf-8")).hexdigest() for t in texts]
-
-
-def norm_keys(texts: list[str]) -> list[int]:
-    """`norm_key` of many texts, with `normalise_text` inlined (keep the two alike): at 1M
-    tweets a call per text cost as much as the hashing."""
-    sha1, from_bytes, nfkc = hashlib.sha1, int.from_bytes, unicodedata.normalize
-    return [
-        from_bytes(
-            sha1(
-                " ".join((t if t.isascii() else nfkc("NFKC", t)).split()).casefold().encode()
-            ).digest()[:8],
-            "big",
-            signed=True,
-        )
-        for t in texts
-    ]
+    digest = hashlib.sha1(normalise_text(text).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def is_heldout(key: int, share: float) -> bool:

@@ -107,9 +107,14 @@ def test_import_keeps_labels_as_imported_annotations(store, project):
 
 def test_reimport_skips_texts_already_in_the_project(store, project):
     store.items.import_frame(project.id, items_frame(["one", "two"]))
-    report = store.items.import_frame(project.id, items_frame(["two", "Two ", "three"]))
+    report = store.items.import_frame(
+        project.id, items_frame(["two", "Two ", "three"], ["FAVOR", "FAVOR", "AGAINST"])
+    )
     assert (report.imported, report.already_in_project) == (1, 2)
     assert store.items.count(project.id) == 3
+    # the new row keeps its own id, line and label, not those of the rows skipped before it
+    new = store.items.get(int(store.items.texts(project.id).set_index("text").loc["three", "id"]))
+    assert (new["ext_id"], new["source_row"], new["label"]) == ("t2", 3, "AGAINST")
 
 
 def test_heldout_share_is_close_to_setting_and_stable(tmp_path):
