@@ -4,7 +4,7 @@ Two apps in one run, on the same 100k-row data: Tweet Labeler's Annotate page (w
 suggestions and the least-confident queue picked in its sidebar) and a bare Streamlit fragment with
 three shortcut buttons (bench/bare_fragment_app.py), the least a labelling page can do. Prints the
 median and p95 latency from key press to the new tweet's text in the page, their ratios between
-the two, our server's share (label write + card rerun, which the card appends to the file named by
+the two, each app's deciles, our server's share (label write + card rerun, which the card appends to the file named by
 TWEET_LABELER_TIMING), and the machine's load average before and after (a busy machine stretches
 both apps, and ours, with more to draw, the more). The live model's background jobs are off
 (TWEET_LABELER_LEARNING_JOBS=0): embedding 100k tweets would compete with what is measured.
@@ -215,6 +215,11 @@ def main() -> None:
         f"ratio ours / bare (median)   {statistics.median(lat_ours) / statistics.median(lat_bare):.2f}"
     )
     print(f"ratio ours / bare (p95)      {p95(lat_ours) / p95(lat_bare):.2f}")
+    # the shape, not just the middle: the bare fragment's presses fall in two groups (~30-45 ms
+    # and ~60-70 ms), so its median, and every ratio to it, jumps with the mix between runs
+    for name, xs in (("bare", lat_bare), ("ours", lat_ours)):
+        cuts = statistics.quantiles(xs, n=10)
+        print(f"deciles {name:4s} (ms)          " + " ".join(f"{c:5.0f}" for c in cuts))
     print(f"our server share             {fmt(share)}")
     print(
         "load average (1/5/15 min)    before "
