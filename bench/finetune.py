@@ -52,7 +52,7 @@ from labeler.training.run import train_classifier  # noqa: E402
 from labeler.training.settings import TrainSettings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from recipes import SOUPS, run_soup  # noqa: E402
+from recipes import RECIPES, SOUPS, recipe_settings, run_soup  # noqa: E402
 
 NOTEBOOK = dict(
     epochs=3,
@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--recipes",
         default="notebook,defaults",
-        help="what part 3 fine-tunes, comma-separated: notebook, defaults, and any weight soup "
-        "of bench/recipes.py (e.g. S1); TF-IDF + LR always runs",
+        help="what part 3 fine-tunes, comma-separated: notebook, defaults, and any recipe or "
+        "weight soup of bench/recipes.py (e.g. R12, S1); TF-IDF + LR always runs",
     )
     args = ap.parse_args(argv)
     import torch
@@ -246,6 +246,13 @@ def test_scores(targets: list[Path], args, seeds: list[int]) -> list[dict]:
                 ("defaults", "ours (defaults)", ours_settings),
             ]
             if key in wanted
+        ] + [
+            (
+                f"{key} ({RECIPES[key][0]})",
+                recipe_settings(RECIPES[key][1], args.quick, 0, args.model),
+            )
+            for key in wanted
+            if key in RECIPES
         ]
         runs = [("TF-IDF 1-2g + LR", None, 0)] + [
             (name, TrainSettings(**{**settings.to_dict(), "seed": seed}), seed)

@@ -185,17 +185,19 @@ def mean_pooled(texts: list[str]) -> np.ndarray:
     return np.concatenate(rows)
 
 
+def recipe_settings(
+    overrides: dict, quick: bool, seed: int = 0, model: str = "bundled"
+) -> TrainSettings:
+    """A recipe's settings; with `quick`, one epoch and no averaging (a smoke run)."""
+    settings = TrainSettings(model=model, seed=seed, **overrides)
+    if not quick:
+        return settings
+    quick_run = {"epochs": 1, "head_epochs": min(1, settings.head_epochs), "average_epochs": 0}
+    return TrainSettings(**{**settings.to_dict(), **quick_run})
+
+
 def run_recipe(name: str, overrides: dict, tr, dev, quick: bool, seed: int) -> dict:
-    settings = TrainSettings(model="bundled", seed=seed, **overrides)
-    if quick:
-        settings = TrainSettings(
-            **{
-                **settings.to_dict(),
-                "epochs": 1,
-                "head_epochs": min(1, settings.head_epochs),
-                "average_epochs": 0,
-            }
-        )
+    settings = recipe_settings(overrides, quick, seed)
     with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
         t0 = time.perf_counter()
         res = train_classifier(
