@@ -88,27 +88,31 @@ def least_confident_first(page) -> None:
     page.wait_for_selector(IDLE)
 
 
-def measure(page, url: str, presses: int, timing: Path | None) -> tuple[list[float], list[float]]:
-    """(key press -> next tweet latencies, the server's share of each: ours only)."""
+def measure(
+    page, url: str, presses: int, timing: Path | None, card: str = CARD
+) -> tuple[list[float], list[float]]:
+    """(key press -> next tweet latencies, the server's share of each: ours only); `card`, the
+    selector of the element whose text is the tweet."""
     page.goto(url)
-    page.wait_for_selector(CARD, timeout=120_000)
-    page.get_by_role("button", name="AGAINST").wait_for()
+    page.wait_for_selector(card, timeout=120_000)
+    if card == CARD:
+        page.get_by_role("button", name="AGAINST").wait_for()
     page.wait_for_selector(IDLE)
     if timing is not None:
         least_confident_first(page)
     time.sleep(1.0)  # the first render settles (fonts, layout) before the clock starts
-    page.locator(CARD).click()
+    page.locator(card).click()
     latencies, server = [], []
     for k in range(presses + 3):
         logged = len(timing.read_text().split()) if timing is not None else 0
-        before = page.locator(CARD).inner_text()
+        before = page.locator(card).inner_text()
         page.evaluate("() => { window.__t0 = performance.now(); }")
         page.keyboard.press(str(1 + k % 3))
         page.wait_for_function(
             "([sel, old]) => { const e = document.querySelector(sel);"
             " if (e && e.innerText !== old) { window.__t1 = window.__t1 || performance.now();"
             " return true; } return false; }",
-            arg=[CARD, before],
+            arg=[card, before],
             polling="raf",
             timeout=30_000,
         )
