@@ -366,7 +366,8 @@ def _actions(store: Store, project_id: int, item_id: int, who: str, card: int, d
         label_visibility="collapsed",
         placeholder="Comment (saved on Enter)",
     )
-    e.button("Codebook (K)", key="ann_codebook_button", shortcut="K", on_click=_toggle_codebook)
+    # the button shows its shortcut itself: "Codebook (K)" was cut to "Codebook ..." beside it
+    e.button("Codebook", key="ann_codebook_button", shortcut="K", on_click=_toggle_codebook)
 
 
 # -- table mode ---------------------------------------------------------------------------------
