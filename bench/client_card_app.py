@@ -5,7 +5,9 @@ press; every label travels as a numbered event in the component's state (the who
 events not yet acknowledged, so Streamlit coalescing two reruns loses none), and the server
 applies the new ones once each by number, acknowledges them and sends the next few tweets. A key
 pressed while the browser holds no tweet the person has seen is refused and counted on screen.
-Tweet text goes into the page as textContent only: data, never markup.
+Tweet text goes into the page as textContent only: data, never markup. It trusts the item ids
+the browser sends, which is fine for a bench on its own scratch table and not for the app: the
+app's card must accept only the tweets it sent to that sitting, and only the project's labels.
 """
 
 import os
