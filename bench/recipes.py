@@ -18,6 +18,9 @@ batch order) and the table gives the mean over seeds. Each recipe also logs the 
 score after every epoch, so the table shows what picking the best epoch would have given
 ("best ep") next to what the fixed recipe gives ("last").
 
+Weight soups (S1...) and domain-adapted recipes (A1...: a masked-LM pass over the target's
+train+val texts, labels unused, then fine-tuning from that folder) run only when --only names them.
+
     HF_HUB_OFFLINE=1 nice -n 5 python bench/recipes.py [--data ../shared/data] [--quick]
         [--only R1,R3] [--seeds 0,1,2] [--folds 4] [--jsonl /tmp/recipes.jsonl]
 """
@@ -198,8 +201,10 @@ def recipe_settings(
     return TrainSettings(**{**settings.to_dict(), **quick_run})
 
 
-def run_recipe(name: str, overrides: dict, tr, dev, quick: bool, seed: int) -> dict:
-    settings = recipe_settings(overrides, quick, seed)
+def run_recipe(
+    name: str, overrides: dict, tr, dev, quick: bool, seed: int, model: str = "bundled"
+) -> dict:
+    settings = recipe_settings(overrides, quick, seed, model)
     with tempfile.TemporaryDirectory(prefix="recipe-") as tmp:
         t0 = time.perf_counter()
         res = train_classifier(
@@ -235,6 +240,57 @@ SOUPS: dict[str, tuple[str, dict, tuple[int, ...]]] = {
         (0, 1, 2),
     ),
 }
+
+
+# name -> (what it is, masked-LM epochs, the fine-tuning overrides). Domain-adaptive pretraining
+# (Gururangan et al., 2020): a masked-LM pass over the target's tweets without their labels (all of
+# train+val, as a project's unlabelled pool would be), then the usual fine-tune from that folder.
+# The bundled checkpoint has no MLM head, so its transform layer starts random; the decoder is tied
+# to the word embeddings. The adapted folder depends on the target and seed only, not the fold.
+ADAPTED: dict[str, tuple[str, int, dict]] = {
+    "A1": ("masked-LM pass over train+val texts (5 ep @5e-5), then the defaults", 5, {}),
+}
+
+
+def adapt(texts: list[str], folder: Path, epochs: int, seed: int, quick: bool) -> Path:
+    """A masked-LM pass over `texts` from the bundled MiniLM, saved (safetensors) in `folder`."""
+    from datasets import Dataset
+    from transformers import (
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from labeler.models.resolve import bundled_minilm_path
+
+    path = str(bundled_minilm_path())
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForMaskedLM.from_pretrained(path)
+    data = Dataset.from_dict({"text": texts}).map(
+        lambda b: tok(b["text"], truncation=True, max_length=128),
+        batched=True,
+        remove_columns=["text"],
+    )
+    args = TrainingArguments(
+        output_dir=str(folder / "scratch"),
+        num_train_epochs=1 if quick else epochs,
+        learning_rate=5e-5,
+        warmup_steps=0.1,
+        weight_decay=0.01,
+        per_device_train_batch_size=32,
+        seed=seed,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_pin_memory=False,
+    )
+    collator = DataCollatorForLanguageModeling(tok, mlm_probability=0.15, seed=seed)
+    Trainer(model=model, args=args, train_dataset=data, data_collator=collator).train()
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
 
 
 def run_soup(name: str, tr, dev, quick: bool, seed: int) -> dict:
@@ -304,10 +360,15 @@ def main(argv: list[str] | None = None) -> int:
     targets = sorted(p for p in root.iterdir() if (p / "train.csv").is_file())
     names = [n for n in (args.only.split(",") if args.only else RECIPES) if n in RECIPES]
     soups = [n for n in args.only.split(",") if n in SOUPS]
+    adapted = [n for n in args.only.split(",") if n in ADAPTED]
+    scratch = Path(tempfile.mkdtemp(prefix="adapted-"))
+    pools: dict[str, list[str]] = {}
     rows = []
     splits = {}
     for target in targets:
-        splits[target.name] = dev_splits(load_target(target), args.quick, args.folds)
+        pool = load_target(target)
+        splits[target.name] = dev_splits(pool, args.quick, args.folds)
+        pools[target.name] = pool.text.tolist()[: 80 if args.quick else None]
         for fold, (tr, dev) in enumerate(splits[target.name]):
             print(
                 f"## {target.name} fold {fold}: dev-train {len(tr)}, dev {len(dev)} "
@@ -321,14 +382,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{target.name:10s} {base:32s} stance {st:.3f} macro {mf:.3f}", flush=True)
     # Recipe by recipe over both targets, so a run cut short still compares whole recipes.
     seeds = [int(x) for x in args.seeds.split(",")]
-    for name in [*names, *soups]:
+    for name in [*names, *soups, *adapted]:
         for seed, (target, folds) in itertools.product(seeds, splits.items()):
+            base = "bundled"
+            if name in ADAPTED:  # once per target and seed: the fold's labels are not used
+                folder = scratch / f"{name}-{target}-{seed}"
+                t0 = time.perf_counter()
+                base = str(adapt(pools[target], folder, ADAPTED[name][1], seed, args.quick))
+                print(
+                    f"{target:10s} {name} masked-LM pass {time.perf_counter() - t0:.0f}s",
+                    flush=True,
+                )
             for fold, (tr, dev) in enumerate(folds):
                 if name in SOUPS:
                     r = run_soup(name, tr, dev, args.quick, seed)
                     detail = f"members {r['members']}"
                 else:
-                    r = run_recipe(name, RECIPES[name][1], tr, dev, args.quick, seed)
+                    overrides = ADAPTED[name][2] if name in ADAPTED else RECIPES[name][1]
+                    r = run_recipe(name, overrides, tr, dev, args.quick, seed, base)
                     detail = (
                         f"best-ep {r['best_epoch_macro_f1']:.3f}@{r['best_epoch']} "
                         f"curve {r['curve']}"
@@ -350,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + summary.round(3).sort_values(("stance_f1", "mean"), ascending=False).to_string())
     print("\n" + "\n".join(f"{k}: {v[0]}" for k, v in RECIPES.items() if k in names))
     print("\n".join(f"{k}: {v[0]}" for k, v in SOUPS.items() if k in soups))
+    print("\n".join(f"{k}: {v[0]}" for k, v in ADAPTED.items() if k in adapted))
     return 0
 
 
