@@ -4,8 +4,8 @@ Two apps in one run, on the same 100k-row data: Tweet Labeler's Annotate page (w
 suggestions and the least-confident queue picked in its sidebar) and a bare Streamlit fragment with
 three shortcut buttons (bench/bare_fragment_app.py), the least a labelling page can do. Prints the
 median and p95 latency from key press to the new tweet's text in the page, their ratios between
-the two, each app's deciles, our server's share (label write + card rerun, which the card appends to the file named by
-TWEET_LABELER_TIMING), and the machine's load average before and after (a busy machine stretches
+the two, each app's deciles, our server's share (label write + card rerun, which the card appends
+to the file named by TWEET_LABELER_TIMING), and the machine's load average before and after (a busy machine stretches
 both apps, and ours, with more to draw, the more). The live model's background jobs are off
 (TWEET_LABELER_LEARNING_JOBS=0): embedding 100k tweets would compete with what is measured.
 
@@ -75,6 +75,14 @@ def serve(script: str, env: dict) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"{script} did not start")
+
+
+def bare_table(path: Path, texts: list[str]) -> Path:
+    """The bare fragment's one table (BARE_DB) holding `texts`, none labelled."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, text TEXT, label TEXT)")
+        conn.executemany("INSERT INTO items (text) VALUES (?)", [(t,) for t in texts])
+    return path
 
 
 def least_confident_first(page) -> None:
@@ -155,10 +163,7 @@ def main() -> None:
         rows.append((i, project.labels[j], p[j], p))
     store.predictions.put(run_id, rows)
     store.runs.update(run_id, status="done")
-    bare_db = tmp / "bare.sqlite"
-    with sqlite3.connect(bare_db) as conn:
-        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, text TEXT, label TEXT)")
-        conn.executemany("INSERT INTO items (text) VALUES (?)", [(t,) for t in df["text"]])
+    bare_db = bare_table(tmp / "bare.sqlite", df["text"].tolist())
 
     timing = tmp / "server-ms.log"
     timing.touch()

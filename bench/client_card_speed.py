@@ -23,18 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from annotate_speed import IDLE, measure, serve  # noqa: E402
+from annotate_speed import IDLE, bare_table, measure, serve  # noqa: E402
 from store_bench import synthetic_tweets  # noqa: E402
 
 TWEET = ".st-key-ann_card .tweet"
 LABELS = ["AGAINST", "FAVOR", "NONE"]
-
-
-def bare_table(path: Path, texts: list[str]) -> Path:
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, text TEXT, label TEXT)")
-        conn.executemany("INSERT INTO items (text) VALUES (?)", [(t,) for t in texts])
-    return path
 
 
 # registered before the app's scripts, so it sees the tweet on screen as each key goes down

@@ -361,7 +361,6 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in (args.only.split(",") if args.only else RECIPES) if n in RECIPES]
     soups = [n for n in args.only.split(",") if n in SOUPS]
     adapted = [n for n in args.only.split(",") if n in ADAPTED]
-    scratch = Path(tempfile.mkdtemp(prefix="adapted-"))
     pools: dict[str, list[str]] = {}
     rows = []
     splits = {}
@@ -384,9 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(x) for x in args.seeds.split(",")]
     for name in [*names, *soups, *adapted]:
         for seed, (target, folds) in itertools.product(seeds, splits.items()):
-            base = "bundled"
+            base, scratch = "bundled", None
             if name in ADAPTED:  # once per target and seed: the fold's labels are not used
-                folder = scratch / f"{name}-{target}-{seed}"
+                scratch = tempfile.TemporaryDirectory(prefix="adapted-")  # ~90 MB a folder
+                folder = Path(scratch.name)
                 t0 = time.perf_counter()
                 base = str(adapt(pools[target], folder, ADAPTED[name][1], seed, args.quick))
                 print(
@@ -414,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.jsonl:
                     with open(args.jsonl, "a", encoding="utf-8") as fh:
                         fh.write(json.dumps(r) + "\n")
+            if scratch is not None:
+                scratch.cleanup()
     table = pd.DataFrame(rows)  # pivot_table's mean: over seeds and folds
     summary = table.pivot_table(index="recipe", columns="target", values=["stance_f1", "macro_f1"])
     summary[("stance_f1", "mean")] = summary["stance_f1"].mean(axis=1)
