@@ -139,7 +139,8 @@ def test_suggestions_switch_to_the_live_model_and_the_curve_appears(server):
             page.get_by_text("Learning curve").first.wait_for()
             body = page.locator("[data-testid='stMain']").inner_text()
             assert "Suggestions now come from: live model" in body, body[:500]
-            assert page.locator("[data-testid='stPlotlyChart']").count() >= 1
+            # plotly's bundle loads lazily: under load the chart paints after the script is idle
+            page.locator("[data-testid='stPlotlyChart']").first.wait_for()
             assert "Traceback" not in body
             page.screenshot(path=str(ARTIFACTS / "learning-page.png"), full_page=True)
         except BaseException:
