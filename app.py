@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.annotate_card import settle_card
 from ui.auth import require_sign_in
 from ui.common import PAGES, follow_deep_link, get_store, sidebar
 
@@ -32,5 +33,6 @@ navigation = st.navigation(
 follow_deep_link()
 store = get_store()
 require_sign_in(store)  # with TWEET_LABELER_AUTH on: nobody signed in, no page
+settle_card(store)  # a card's last keys, when the person left Annotate right after them
 sidebar(store)
 navigation.run()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from labeler.suggestions import default_source, suggestion_runs
-from ui.annotate_card import CARD_CSS, annotation_card, key_gate, table_mode
+from ui.annotate_card import annotation_card, table_mode
 from ui.common import annotator, get_store, in_app, require_items, require_project
 
 ORDER_NAMES = {
@@ -74,7 +74,6 @@ queue = dict(
     label=None if label_filter == "(any)" else label_filter,
     search=search,
 )
-st.html(CARD_CSS)
 with st.popover("Guidelines"):
     st.text(project.guidelines or "No guidelines written for this project yet.")
 # One mode at a time, picked on a segmented control (it reruns the page): the table is not drawn
@@ -92,6 +91,5 @@ mode = st.segmented_control(
 if mode == "Table":
     table_mode(store, project, annotator(), queue)
 else:
-    key_gate()
     says = source.description if run_name == AUTO and where != "suspect" else ""
     annotation_card(store, project, annotator(), queue, says, n_items)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.card_client import Browser, card_data, on_screen
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,29 +25,23 @@ def app(app) -> AppTest:
     return app
 
 
-def _card_buttons(at: AppTest) -> list[str]:
-    """Keys of the buttons that act on the card's tweet (labels, Skip, Undo)."""
-    keys = [b.key or "" for b in at.button]
-    return [k for k in keys if k.startswith(("ann_label_", "ann_skip_", "ann_undo_"))]
-
-
 def test_the_table_is_drawn_without_a_card_and_the_card_without_a_table(app, store):
     (project,) = store.projects.all()
-    assert len(_card_buttons(app)) == len(project.labels) + 2  # the card: labels, Skip, Undo
+    assert card_data(app)["labels"] == project.labels  # the card, with its label keys
     assert not app.dataframe  # and no table under it
 
-    first = store.items.get(app.session_state["ann_sitting"]["current"])
-    [b for b in app.button if (b.key or "").startswith("ann_label_")][0].click().run()
+    first = on_screen(app)
+    Browser(app).label(project.labels[0])
     assert store.items.get(first["id"])["label"] == project.labels[0]
 
     app.session_state["ann_mode"] = "Table"
     app.run()
     assert not app.exception, app.exception
-    assert _card_buttons(app) == []  # no card, hidden or not, to take a label key
+    assert card_data(app) is None  # no card, hidden or not, to take a label key
     (table,) = app.dataframe  # unlabelled tweets: the one just labelled on the card is not one
     assert first["id"] not in table.value["id"].tolist()
 
     app.session_state["ann_mode"] = "One at a time"
     app.run()
-    assert len(_card_buttons(app)) == len(project.labels) + 2
+    assert card_data(app)["labels"] == project.labels
     assert not app.dataframe

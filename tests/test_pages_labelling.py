@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from labeler.card import AHEAD
 from labeler.db.store import Store
 from labeler.jobs.runner import effective_status
 from labeler.workspace import SAMPLE_DATA
+from tests.card_client import Browser, card_data, on_screen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,76 +168,79 @@ def test_bad_upload_shows_a_sentence_not_a_traceback(app, store):
     assert at.error and "CSV" in at.error[0].value
 
 
-def _card_item(at: AppTest, store: Store) -> dict:
-    sitting = at.session_state["ann_sitting"]
-    return store.items.get(sitting["current"])
-
-
-def _label_buttons(at: AppTest) -> list:
-    """The card's label buttons, in the project's label order (keys carry the card's drawing)."""
-    return [b for b in at.button if (b.key or "").startswith("ann_label_")]
-
-
-def _card_button(at: AppTest, action: str):
-    """The card's Skip or Undo button."""
-    (button,) = [b for b in at.button if (b.key or "").startswith(f"ann_{action}_")]
-    return button
-
-
-def _card_lines(at: AppTest) -> str:
-    return "\n".join(texts_of(at.markdown))
-
-
-def test_label_undo_unsure_from_the_card(app, store):
+def test_label_undo_unsure_and_comment_from_the_card(app, store):
     (project,) = store.projects.all()
     at = goto(app, "annotate")
-    first = _card_item(at, store)
-    _label_buttons(at)[1].click().run()  # FAVOR, key 2
+    browser = Browser(at)
+    first = on_screen(at)
+    assert len(card_data(at)["items"]) == AHEAD  # the browser holds the next tweets too
+    browser.label("FAVOR")
     assert store.items.get(first["id"])["label"] == "FAVOR"
     assert store.labels.history(project.id)["annotator"].tolist() == ["annotator"]
-    second = _card_item(at, store)
-    assert second["id"] != first["id"]
-    assert "1 of 360 labelled" in at.markdown[0].value
-    at.toggle(key="ann_unsure").set_value(True).run()
+    data = card_data(at)
+    assert first["id"] not in [it["id"] for it in data["items"]]
+    assert "1 of 360 labelled" in data["progress"]
+    second = on_screen(at)
+    browser.send({"kind": "unsure", "id": second["id"], "value": True})
+    browser.send({"kind": "comment", "id": second["id"], "text": "sarcasm?"})
     assert store.items.get(second["id"])["unsure"] == 1
-    _card_button(at, "undo").click().run()
+    assert store.team.my_code(second["id"], "annotator")["comment"] == "sarcasm?"
+    assert on_screen(at)["unsure"] and on_screen(at)["comment"] == "sarcasm?"
+    browser.send({"kind": "undo"})
     assert store.items.get(first["id"])["label"] is None
-    assert _card_item(at, store)["id"] == first["id"]  # the undone tweet comes back
+    assert on_screen(at)["id"] == first["id"]  # the undone tweet comes back
+    assert card_data(at)["note"] == "Undone: the tweet is back."
 
 
-def test_a_label_goes_to_the_item_that_was_drawn(app, store):
-    """Through a real app run: the card is drawn for one tweet, then what the session holds as
-    current moves on (as when a press was handled before this one reached the server); the
-    button drawn on the card must still label the tweet it was drawn with."""
+def test_labels_given_ahead_of_the_server_land_on_their_tweets_in_order(app, store):
+    """Keys pressed faster than the server answers reach it together: each label goes to the
+    tweet its event names, in the order pressed, and the card moves past all of them."""
     (project,) = store.projects.all()
     at = goto(app, "annotate")
-    drawn = _card_item(at, store)
-    other = store.queue.next(project.id, exclude=[drawn["id"]])
-    sitting = at.session_state["ann_sitting"]
-    sitting["current"] = other["id"]
-    at.session_state["ann_sitting"] = sitting
-    _label_buttons(at)[1].click().run()  # FAVOR, on the card as drawn
-    assert not at.exception
-    assert store.items.get(drawn["id"])["label"] == "FAVOR"
-    assert store.items.get(other["id"])["label"] is None
-
-
-def test_presses_that_reach_the_server_together_label_once_and_the_rest_are_refused(app, store):
-    """Two label keys pressed on one card before it was redrawn reach the server in one run (the
-    fragment reruns coalesce): one labels the tweet on screen, the other is refused visibly,
-    never a second label and never a label on the next tweet."""
-    (project,) = store.projects.all()
-    at = goto(app, "annotate")
-    shown = _card_item(at, store)
-    buttons = _label_buttons(at)
-    buttons[2].click()
-    buttons[0].click()
-    at.run()
-    assert not at.exception
+    held = card_data(at)["items"]
+    Browser(at).send(
+        {"kind": "label", "id": held[0]["id"], "label": "NONE"},
+        {"kind": "skip", "id": held[1]["id"]},
+        {"kind": "label", "id": held[2]["id"], "label": "AGAINST"},
+    )
     history = store.labels.history(project.id)
-    assert history["item_id"].tolist() == [shown["id"]]
-    assert "1 key ignored: the card had not caught up" in _card_lines(at)
-    assert _card_item(at, store)["id"] != shown["id"]
+    assert history["item_id"].tolist() == [held[0]["id"], held[2]["id"]]
+    assert history["label"].tolist() == ["NONE", "AGAINST"]
+    assert store.items.get(held[1]["id"])["label"] is None
+    assert on_screen(at)["id"] == held[3]["id"]
+    shown = [it["id"] for it in card_data(at)["items"]]
+    assert held[1]["id"] not in shown  # a skipped tweet stays out of this sitting
+    assert card_data(at)["refused"] == 0
+
+
+def test_events_resent_are_applied_once(app, store):
+    """The browser sends every event until the server acknowledges it: one label each."""
+    (project,) = store.projects.all()
+    at = goto(app, "annotate")
+    browser = Browser(at)
+    browser.label("FAVOR")
+    browser.label("AGAINST")
+    browser.send(resend=True)
+    assert len(store.labels.history(project.id)) == 2
+    assert card_data(at)["refused"] == 0
+
+
+def test_events_on_tweets_the_card_was_not_sent_or_with_foreign_labels_are_refused(app, store):
+    """A forged or stale event (a tweet this sitting does not hold, a label the project lacks,
+    a malformed one) stores nothing, and the card counts it where the person sees it."""
+    (project,) = store.projects.all()
+    at = goto(app, "annotate")
+    held = {it["id"] for it in card_data(at)["items"]}
+    other = next(i for i in store.items.texts(project.id)["id"] if int(i) not in held)
+    browser = Browser(at)
+    browser.send({"kind": "label", "id": int(other), "label": "FAVOR"})
+    assert card_data(at)["refused"] == 1
+    browser.send({"kind": "label", "id": on_screen(at)["id"], "label": "MAYBE"})
+    browser.send({"kind": "label", "id": str(on_screen(at)["id"]), "label": "FAVOR"})
+    assert card_data(at)["refused"] == 3
+    assert store.labels.history(project.id).empty
+    browser.label("FAVOR")  # a good one still goes through
+    assert len(store.labels.history(project.id)) == 1
 
 
 def test_the_suggestion_is_a_note_and_every_label_button_looks_the_same(app, store):
@@ -246,13 +251,11 @@ def test_the_suggestion_is_a_note_and_every_label_button_looks_the_same(app, sto
     store.runs.update(run_id, status="done")
     at = goto(app, "annotate")
     at.text_input(key="ann_search").set_value(texts["text"].iloc[0]).run()
-    assert "suggestion: **FAVOR** (97%)" in _card_lines(at)
-    assert [b.label for b in _label_buttons(at)] == project.labels
-    assert {b.proto.type for b in _label_buttons(at)} == {"secondary"}
+    assert "suggestion: FAVOR (97%)" in on_screen(at)["meta"]
+    assert card_data(at)["labels"] == project.labels  # one kind of button each (ui/card.js)
 
 
 def test_the_card_shows_names_ids_and_labels_literally(app, store):
-    from ui.common import plain
 
     labels = ["**A**", "<i>B</i> [c](http://e.vil)"]
     project = store.projects.create("Markup", labels)
@@ -264,15 +267,13 @@ def test_the_card_shows_names_ids_and_labels_literally(app, store):
     app.query_params["project"] = str(project.id)
     app.session_state["annotator"] = who  # as the sidebar's name box or ?annotator= sets it
     at = goto(app, "annotate")
-    shown = _card_item(at, store)
-    source = "\n".join(m.value for m in at.markdown)
-    assert plain(who) in source and plain(shown["ext_id"]) in source  # escaped, never markup
-    assert who in _card_lines(at) and shown["ext_id"] in _card_lines(at)  # read as typed
-    assert [b.label for b in _label_buttons(at)] == [plain(lab) for lab in labels]
-    _label_buttons(at)[0].click().run()
+    shown = on_screen(at)
+    # the card gets the strings as typed; ui/card.js puts them on the page as text only
+    assert who in card_data(at)["progress"] and f"#{'[x](http://e.vil)'}" in shown["meta"]
+    assert card_data(at)["labels"] == labels
+    assert not [m for m in at.markdown if who in m.value]  # no Markdown element renders it raw
+    Browser(at).label("**A**")
     assert store.items.get(shown["id"])["label"] == "**A**"
-    assert "Labelled **A**." in _card_lines(at)
-    assert "**A**" not in "\n".join(m.value for m in at.markdown)
 
 
 def test_heldout_tweets_show_no_suggestion(app, store):
@@ -285,8 +286,9 @@ def test_heldout_tweets_show_no_suggestion(app, store):
     for split, shown in (("pool", True), ("heldout", False)):
         text = texts[texts["split"] == split]["text"].iloc[0]
         at.text_input(key="ann_search").set_value(text).run()
-        card = " ".join(texts_of(at.markdown))
-        assert ("suggestion: **FAVOR**" in card) is shown, card
+        assert on_screen(at)["text"] == text
+        card = on_screen(at)["meta"]
+        assert ("suggestion: FAVOR" in card) is shown, card
         assert ("held-out test item" in card) is not shown
 
 

@@ -57,10 +57,18 @@ class Queue:
     def __init__(self, db: Database):
         self.db = db
 
-    def next(
+    def next(self, project_id: int, **kwargs: Any) -> dict[str, Any] | None:
+        """The next item to show (see `take`); with an annotator and the unlabelled filter, it is
+        leased to them and whatever they held before is given back."""
+        picked = self.take(project_id, 1, **kwargs)
+        return picked[0] if picked else None
+
+    def take(
         self,
         project_id: int,
+        count: int,
         *,
+        hold: Iterable[int] = (),
         order: str = "loaded",
         run_id: int | None = None,
         exclude: Iterable[int] = (),
@@ -70,51 +78,65 @@ class Queue:
         search: str = "",
         annotator: str | None = None,
         lease_s: float = LEASE_S,
-    ) -> dict[str, Any] | None:
-        """The next item to show; `exclude` holds ids skipped in this sitting. With an
-        annotator and the unlabelled filter, their own queue, and the item is leased to them."""
-        exclude = tuple(exclude)
+    ) -> list[dict[str, Any]]:
+        """Up to `count - len(hold)` new items in queue order, after the `hold` items the card
+        already has; `exclude` holds ids skipped in this sitting. With an annotator and the
+        unlabelled filter, their own queue: the held and the new items are leased to them (the
+        browser keeps a few tweets ahead) and any other lease of theirs is given back."""
+        hold = list(dict.fromkeys(int(i) for i in hold))
+        taken: list[dict[str, Any]] = []
         mine = annotator is not None and where == "unlabelled"
-        first, fallback, args = self._queries(
-            project_id, order, run_id, exclude, where, label, search, mine
-        )
+
+        def pick(cur, args_extra: dict[str, Any]) -> None:
+            while len(hold) + len(taken) < count:
+                skip = (*exclude, *hold, *(t["id"] for t in taken))
+                first, fallback, args = self._queries(
+                    project_id, order, run_id, skip, where, label, search, mine
+                )
+                args.update(args_extra)
+                item = self._pick(cur, first, fallback, args, seed, skip)
+                if item is None:
+                    return
+                taken.append(item)
+
         if not mine:
             with self.db.raw_read() as cur:
-                return self._pick(cur, first, fallback, args, seed, exclude)
+                pick(cur, {})
+            return taken
         now = time.time()
-        args.update(who=annotator, now=now)
+        extra: dict[str, Any] = {"who": annotator, "now": now, "project": project_id}
         with self.db.raw_write() as cur:
             if self.db.dialect == "postgresql":
                 cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LEASE_LOCK, project_id))
-            cur.execute(driver_sql(self.db.dialect, _TEAM), args)
+            cur.execute(driver_sql(self.db.dialect, _TEAM), extra)
             team = fetch_dicts(cur)
             if not team:
-                return None
-            args.update(
+                return []
+            extra.update(
                 cut=overlap_cut(team[0]["overlap_share"]),
                 k=coders_needed(team[0]["coders_per_item"], team[0]["roster"]),
             )
-            item = self._pick(cur, first, fallback, args, seed, exclude)
-            # one card at a time: taking a tweet gives back the one shown before
+            pick(cur, extra)
+            # the card's tweets only: taking tweets gives back the ones shown before
             cur.execute(
                 driver_sql(
                     self.db.dialect,
                     "DELETE FROM leases WHERE (project_id=:project AND annotator=:who)"
                     " OR expires_at<=:now",
                 ),
-                args,
+                extra,
             )
-            if item is not None:
+            for item_id in [*hold, *(t["id"] for t in taken)]:
                 cur.execute(
                     driver_sql(
                         self.db.dialect,
                         "INSERT INTO leases (item_id, annotator, project_id, expires_at)"
                         " VALUES (:item, :who, :project, :until)",
                     ),
-                    {"item": item["id"], "who": annotator, "project": project_id,
+                    {"item": item_id, "who": annotator, "project": project_id,
                      "until": now + lease_s},
                 )  # fmt: skip
-            return item
+            return taken
 
     def release(self, project_id: int, annotator: str) -> None:
         """Give back whatever this annotator holds (a skip, a closed queue)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"  # screenshots and server logs (git-ignored)
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CARD = ".st-key-ann_card [data-testid='stText']"
+CARD = ".st-key-ann_card .tweet"  # the tweet on the card (ui/card.js)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

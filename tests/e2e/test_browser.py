@@ -84,12 +84,13 @@ def card_text(page) -> str:
 
 def press_and_wait(page, key: str, before: str) -> str:
     page.keyboard.press(key)
-    page.wait_for_function(
-        "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
+    page.wait_for_function(  # "…": the card waits for the server (an undo on its way)
+        "([sel, old]) => { const e = document.querySelector(sel);"
+        " return e && e.innerText !== old && e.innerText !== '…'; }",
         arg=[CARD, before],
         timeout=15_000,
     )
-    idle(page)  # the new card's buttons are drawn just after its text
+    idle(page)
     return card_text(page)
 
 

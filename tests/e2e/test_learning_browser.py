@@ -77,8 +77,8 @@ def server(tmp_path_factory, tiny_models):
 
 def meta(page) -> str:
     """The card's suggestion line, or "" on a tweet without one (a held-out tweet)."""
-    texts = page.locator("[data-testid='stMarkdown']").all_inner_texts()
-    return next((t for t in texts if "suggestion: " in t), "")
+    line = page.locator(".st-key-ann_card .meta").inner_text()
+    return line if "suggestion: " in line else ""
 
 
 def pool_labels(store, project_id: int) -> int:

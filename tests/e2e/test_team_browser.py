@@ -59,7 +59,7 @@ def card(page) -> str:
 
 def meta(page) -> str:
     """The line under the tweet: id, suggestion or why none, the person's own label."""
-    return page.locator("[data-testid='stMarkdown']").filter(has_text="#s").first.inner_text()
+    return page.locator(".st-key-ann_card .meta").inner_text()
 
 
 def moved_on(page, before: str, timeout_s: float = 30.0) -> None:

@@ -1,0 +1,199 @@
+"""The annotation card's sitting: the tweets the browser holds, and the actions it sends back.
+
+The browser holds the tweet on screen and a few behind it (AHEAD) and shows the next one itself
+on a key press, so a person never waits for the server between tweets. Every action travels as a
+numbered event ({"seq", "kind", "id", ...}); the browser sends every event the server has not
+acknowledged with each update, so two updates merged into one lose none. The server applies each
+event once, in number order, and only on a tweet it sent to this sitting and that is still held
+there, and a label only if it is one of the project's; anything else is refused and counted, and
+the card says so. Events are untrusted JSON: nothing in them is used unchecked.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .db.projects import Project
+from .db.store import Store
+from .errors import LabelerError
+
+AHEAD = 4  # tweets the browser holds: the one on screen and three behind it
+KINDS = ("label", "skip", "undo", "unsure", "comment")
+COMMENT_MAX = 2_000
+
+
+def new_sitting() -> dict[str, Any]:
+    """A sitting's state (kept in the session): `held`, the ids sent to the browser and not yet
+    acted on, in order; `exclude`, those skipped or done in this sitting; `acked`, the newest
+    event applied; `refused`, events refused so far."""
+    return {
+        "held": [], "exclude": [], "acked": 0, "refused": 0, "sig": None,
+        "project": None, "who": None, "keep_out": False,  # what the card was drawn for
+    }  # fmt: skip
+
+
+def _fresh(events: Any, acked: int) -> list[dict[str, Any]]:
+    """The events not applied yet, in number order."""
+    if not isinstance(events, list):
+        return []
+    fresh = [e for e in events if isinstance(e, dict) and isinstance(e.get("seq"), int)]
+    return sorted((e for e in fresh if e["seq"] > acked), key=lambda e: e["seq"])
+
+
+def has_new(sitting: dict[str, Any] | None, events: Any) -> bool:
+    """Whether the browser sent events this sitting has not applied (cheap: no store access)."""
+    return bool(sitting and sitting.get("project") is not None and _fresh(events, sitting["acked"]))
+
+
+def _valid(event: Any, labels: list[str]) -> dict[str, Any] | None:
+    """The event as the server will use it, or None when it is malformed."""
+    if not isinstance(event, dict) or event.get("kind") not in KINDS:
+        return None
+    seq, kind = event.get("seq"), event["kind"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        return None
+    item = event.get("id")
+    if kind != "undo" and (not isinstance(item, int) or isinstance(item, bool)):
+        return None
+    if kind == "label" and event.get("label") not in labels:
+        return None
+    if kind == "unsure" and not isinstance(event.get("value"), bool):
+        return None
+    if kind == "comment" and not isinstance(event.get("text"), str):
+        return None
+    return event
+
+
+def apply_events(
+    store: Store, project: Project, who: str, sitting: dict[str, Any], events: Any, keep_out: bool
+) -> dict[str, int]:
+    """Apply the events newer than the sitting's acknowledged one, in number order; returns how
+    many labels were stored and how many events were refused. `keep_out`: a tweet labelled or
+    skipped stays out of this sitting's queue (filters where a labelled tweet would stay)."""
+    done = {"labels": 0, "refused": 0}
+    held: list[int] = sitting["held"]
+    for raw in _fresh(events, sitting["acked"]):
+        sitting["acked"] = max(sitting["acked"], raw["seq"])
+        event = _valid(raw, project.labels)
+        kind = event["kind"] if event else None
+        if event is None or (kind != "undo" and event["id"] not in held):
+            done["refused"] += 1  # malformed, or a tweet this sitting does not hold
+            continue
+        item_id = event.get("id")
+        if kind == "label":
+            store.labels.add(item_id, event["label"], annotator=who, source="human")
+            done["labels"] += 1
+        elif kind == "unsure":
+            store.team.set_note(item_id, who, unsure=event["value"])
+            continue
+        elif kind == "comment":
+            store.team.set_note(item_id, who, comment=event["text"][:COMMENT_MAX])
+            continue
+        elif kind == "undo":
+            undone = store.labels.undo(project.id, who)
+            sitting["note"] = (
+                "Nothing of yours to undo." if undone is None else "Undone: the tweet is back."
+            )
+            if undone is not None:  # the tweet comes back first
+                held[:] = [undone, *(i for i in held if i != undone)]
+                if undone in sitting["exclude"]:
+                    sitting["exclude"].remove(undone)
+            continue
+        held.remove(item_id)  # a label or a skip: the card moves past it
+        if (keep_out or kind == "skip") and item_id not in sitting["exclude"]:
+            sitting["exclude"].append(item_id)
+    sitting["refused"] += done["refused"]
+    return done
+
+
+def refill(
+    store: Store, project_id: int, who: str, sitting: dict[str, Any], queue: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The sitting's tweets, held ones first, topped up to AHEAD from the queue (leased to `who`
+    in their own queue); held tweets deleted meanwhile are dropped."""
+    items = []
+    for item_id in sitting["held"]:
+        try:
+            items.append(store.items.get(item_id))
+        except LabelerError:  # deleted meanwhile
+            continue
+    hold = [it["id"] for it in items]
+    if len(hold) < AHEAD or queue.get("where") == "unlabelled":  # renew leases as it goes
+        items += store.queue.take(
+            project_id, AHEAD, hold=hold, exclude=sitting["exclude"], annotator=who, **queue
+        )
+    sitting["held"] = [int(it["id"]) for it in items]
+    return items
+
+
+def describe(
+    store: Store, project_id: int, item: dict[str, Any], who: str, run_id: int | None, source: str
+) -> dict[str, Any]:
+    """One tweet as the browser shows it: its text, the line under it and the person's own
+    note. Plain strings only: the browser puts them on the page as text, never markup."""
+    team = store.team.settings(project_id)
+    mine = store.team.my_code(item["id"], who) or {}
+    meta = [f"#{item['ext_id']}" if item.get("ext_id") else f"item {item['id']:d}"]
+    # an overlap item is coded by several people, each blind to the others' labels
+    blind = team.needed > 1 and team.is_overlap(item) and not mine.get("label")
+    if item["split"] == "heldout":
+        meta.append("held-out test item: labelled blind, no suggestion shown")
+    elif team.hides_suggestion(item):
+        meta.append(f"overlap item, coded by {team.needed:d} people: no suggestion shown")
+    elif run_id is not None:  # the model's guess is a note beside the tweet
+        suggestion = store.predictions.get(run_id, item["id"])
+        if suggestion:
+            meta.append(f"suggestion: {suggestion['label']} ({suggestion['score']:.0%})")
+            if source:
+                meta.append(f"from {source}")
+    if mine.get("label"):
+        meta.append(f"your label: {mine['label']}")
+    if item.get("label") and not blind:
+        meta.append(f"gold: {item['label']} ({item['label_source'] or ''})")
+    return {
+        "id": int(item["id"]),
+        "text": item["text"],
+        "meta": " · ".join(meta),
+        "unsure": bool(mine.get("unsure")),
+        "comment": mine.get("comment") or "",
+    }
+
+
+def progress_line(store: Store, project_id: int, who: str, n_items: int | None) -> str:
+    counts = store.items.progress(project_id, who, items=n_items)
+    return (
+        f"{counts['labelled']:,} of {counts['items']:,} labelled, {counts['today']:,} today "
+        f"and {counts['mine']:,} in all by {who} · held-out labelled: "
+        f"{counts['heldout_labelled']:,}"
+    )
+
+
+def payload(
+    store: Store,
+    project: Project,
+    who: str,
+    sitting: dict[str, Any],
+    queue: dict[str, Any],
+    source: str = "",
+    n_items: int | None = None,
+) -> dict[str, Any]:
+    """What the browser's card gets: the tweets it holds, the project's labels, the newest event
+    applied, the server's refusals so far and the progress line."""
+    started = time.perf_counter()
+    items = refill(store, project.id, who, sitting, queue)
+    run_id = queue.get("run_id")
+    return {
+        "items": [describe(store, project.id, it, who, run_id, source) for it in items],
+        "labels": list(project.labels),
+        "acked": sitting["acked"],
+        "note": sitting.pop("note", ""),  # what the newest undo did
+        "refused": sitting["refused"],
+        "progress": progress_line(store, project.id, who, n_items),
+        "empty": (
+            "Nothing left for you in this queue (tweets someone else is coding right now, or "
+            "that have all the coders they need, are not shown). Change the filter in the "
+            "sidebar, or train a model."
+        ),
+        "server_ms": round((time.perf_counter() - started) * 1e3, 2),
+    }
