@@ -37,7 +37,7 @@ from store_bench import synthetic_tweets  # noqa: E402
 
 from labeler.db.store import Store  # noqa: E402
 
-CARD = ".st-key-ann_card [data-testid='stText']"
+CARD = ".st-key-ann_card .tweet"  # the card's tweet (ui/card.js)
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 

@@ -72,6 +72,22 @@ def test_a_lease_expires_and_taking_another_tweet_frees_the_first(store):
     assert take(store, project, "cleo") == b
 
 
+def test_the_tweets_a_card_holds_ahead_stay_its_own_while_it_works(store):
+    """The card holds the tweet on screen and a few behind it: none of them goes to a colleague,
+    also after the card topped itself up (its held tweets are leased again with the new ones)."""
+    project = make_project(store, 12)
+    ana = [t["id"] for t in store.queue.take(project.id, 4, annotator="ana")]
+    ben = [t["id"] for t in store.queue.take(project.id, 4, annotator="ben")]
+    assert len(ana) == len(ben) == 4 and not set(ana) & set(ben)
+    store.labels.add(ana[0], "FAVOR", annotator="ana")  # ana moves on and tops up
+    more = store.queue.take(project.id, 4, hold=ana[1:], exclude=ana[:1], annotator="ana")
+    ana = [*ana[1:], *(t["id"] for t in more)]
+    assert len(more) == 1 and not set(ana) & set(ben)
+    store.queue.take(project.id, 4, hold=ben, annotator="ben")  # ben's card tops up too
+    cleo = [t["id"] for t in store.queue.take(project.id, 4, annotator="cleo")]
+    assert not set(cleo) & (set(ana) | set(ben)), (cleo, ana, ben)
+
+
 def test_overlap_tweets_go_to_k_people_blind_and_agreeing_codes_become_gold(store):
     project = make_project(store, 8, overlap=1.0, k=2, roster=("ana", "ben", "cleo"))
     team = store.team.settings(project.id)
