@@ -38,6 +38,7 @@ from store_bench import synthetic_tweets  # noqa: E402
 from labeler.db.store import Store  # noqa: E402
 
 CARD = ".st-key-ann_card .tweet"  # the card's tweet (ui/card.js)
+BARE_CARD = ".st-key-ann_card [data-testid='stText']"  # bench/bare_fragment_app.py's
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
@@ -198,7 +199,7 @@ def main() -> None:
             lat_ours, lat_bare = [], []
             turn = args.presses // args.rounds
             for _ in range(args.rounds):  # interleaved turns: load drifts hit both apps alike
-                lat_bare += measure(page, url_bare, turn, None)[0]
+                lat_bare += measure(page, url_bare, turn, None, card=BARE_CARD)[0]
                 lat, server = measure(
                     page, f"{url_ours}/annotate?project={project.id}", turn, timing
                 )
