@@ -45,3 +45,28 @@ def test_the_table_is_drawn_without_a_card_and_the_card_without_a_table(app, sto
     app.run()
     assert card_data(app)["labels"] == project.labels
     assert not app.dataframe
+
+
+@pytest.mark.parametrize("leave", ["table", "page"])
+def test_keys_pressed_just_before_leaving_the_card_are_stored(app, store, leave):
+    """The card's last events can reach the server with the run that opens the table or another
+    page (the browser sends them with it) instead of a card rerun: they are stored all the same,
+    on their tweets, under the person and project the card was drawn for."""
+    (project,) = store.projects.all()
+    held = card_data(app)["items"]
+    app.session_state["ann_card"] = {
+        "events": [
+            {"seq": 1, "kind": "label", "id": held[0]["id"], "label": "FAVOR"},
+            {"seq": 2, "kind": "label", "id": held[1]["id"], "label": "NONE"},
+        ]
+    }
+    if leave == "table":
+        app.session_state["ann_mode"] = "Table"
+        app.run()
+    else:
+        app.switch_page("pages/train.py").run()
+    assert not app.exception, app.exception
+    history = store.labels.history(project.id)
+    assert history["item_id"].tolist() == [held[0]["id"], held[1]["id"]]
+    assert history["label"].tolist() == ["FAVOR", "NONE"]
+    assert history["annotator"].tolist() == ["annotator"] * 2
