@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from ui.annotate_card import settle_card
 from ui.auth import require_sign_in
-from ui.common import PAGES, follow_deep_link, get_store, sidebar
+from ui.common import PAGES, follow_deep_link, get_store, settle_card, sidebar
 
 st.set_page_config(page_title="Tweet Labeler", page_icon="🏷️", layout="wide")
 

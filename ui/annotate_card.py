@@ -20,13 +20,13 @@ from typing import Any
 
 import streamlit as st
 
-from labeler.card import apply_events, has_new, new_sitting, payload
+from labeler.card import new_sitting, payload
 from labeler.db.codebook import as_text
 from labeler.db.projects import Project
 from labeler.db.store import Store
 from labeler.errors import LabelerError
 from labeler.jobs.learning import maybe_retrain
-from ui.common import plain, show_error, user_errors
+from ui.common import plain, settle_card, show_error
 
 CARD_CSS = """
 .tl-card { padding: 0.25rem 0.25rem 0.5rem; font-family: inherit; color: inherit; }
@@ -75,21 +75,6 @@ def _codebook_text(store: Store, project_id: int) -> str:
         for label, entry in book.entries.items()
     }
     return as_text(book, examples)
-
-
-def settle_card(store: Store) -> None:
-    """Apply the card's events the server has not applied yet, whatever this run draws: a
-    person may switch mode or page a moment after their last key, and its events then come with
-    that run instead of a card rerun. They go to the project and person the card was drawn for."""
-    sitting = st.session_state.get("ann_sitting")
-    events = (st.session_state.get("ann_card") or {}).get("events")
-    if not has_new(sitting, events):
-        return
-    with user_errors():
-        project = store.projects.get(sitting["project"])
-        done = apply_events(store, project, sitting["who"], sitting, events, sitting["keep_out"])
-        if done["labels"]:
-            maybe_retrain(store, project.id)  # every 10th new gold label: the live model refits
 
 
 @st.fragment

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from labeler.card import apply_events, has_new
 from labeler.db.engine import default_url
 from labeler.db.projects import Project
 from labeler.db.store import Store, open_store
 from labeler.db.users import Users
 from labeler.durations import format_duration
 from labeler.errors import LabelerError
+from labeler.jobs.learning import maybe_retrain
 from labeler.models.policy import ModelPolicy
 from labeler.sample import ensure_sample
 from labeler.team.auth import AuthMode
@@ -154,8 +156,26 @@ def select_project(project_id: int) -> None:
     st.query_params["project"] = str(project_id)
 
 
+def settle_card(store: Store) -> None:
+    """Apply the Annotate card's events the server has not applied yet, whatever this run
+    draws: a person may open the table or another page a moment after their last key, and the
+    events then come with that run instead of a card rerun (ui/card.js sends them with every
+    run). They go to the project and person the card was drawn for."""
+    sitting = st.session_state.get("ann_sitting")
+    events = (st.session_state.get("ann_card") or {}).get("events")
+    if not has_new(sitting, events):
+        return
+    with user_errors():
+        project = store.projects.get(sitting["project"])
+        done = apply_events(store, project, sitting["who"], sitting, events, sitting["keep_out"])
+        if done["labels"]:
+            maybe_retrain(store, project.id)  # every 10th new gold label: the live model refits
+
+
 def require_project(store: Store) -> Project:
-    """The current project, or a sentence saying what to do and an early stop."""
+    """The current project, or a sentence saying what to do and an early stop (after storing
+    any label the Annotate card sent with this run)."""
+    settle_card(store)
     project = current_project(store)
     if project is None:
         if not can_create_projects(store):
