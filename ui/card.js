@@ -152,7 +152,8 @@ function refuse(s, n) {
   s.ignored += n;
   s.total += n;
   s.root.dataset.refused = String(s.total);
-  s.notice.textContent = `${s.ignored} key${s.ignored === 1 ? "" : "s"} ignored: the card had not caught up`;
+  const why = s.waiting || s.data.items.length ? "the card had not caught up" : "nothing left here";
+  s.notice.textContent = `${s.ignored} key${s.ignored === 1 ? "" : "s"} ignored: ${why}`;
   s.notice.hidden = false;
   clearTimeout(s.timer);
   s.timer = setTimeout(() => { s.notice.hidden = true; s.ignored = 0; }, 2500);
