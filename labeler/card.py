@@ -16,11 +16,11 @@ from typing import Any
 
 from .db.projects import Project
 from .db.store import Store
-from .errors import LabelerError
 
 AHEAD = 4  # tweets the browser holds: the one on screen and three behind it
 KINDS = ("label", "skip", "undo", "unsure", "comment")
 COMMENT_MAX = 2_000
+SEQ_GAP = 10_000  # the most events a browser can send ahead of the acknowledged one
 
 
 def new_sitting() -> dict[str, Any]:
@@ -33,12 +33,19 @@ def new_sitting() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _seq(event: Any) -> int | None:
+    seq = event.get("seq") if isinstance(event, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
 def _fresh(events: Any, acked: int) -> list[dict[str, Any]]:
-    """The events not applied yet, in number order."""
+    """The events not applied yet, in number order. A number far ahead of the acknowledged
+    one is not the browser's (it counts up by one): such events are ignored, so they cannot
+    make the server skip the person's real events."""
     if not isinstance(events, list):
         return []
-    fresh = [e for e in events if isinstance(e, dict) and isinstance(e.get("seq"), int)]
-    return sorted((e for e in fresh if e["seq"] > acked), key=lambda e: e["seq"])
+    fresh = [e for e in events if (seq := _seq(e)) is not None and acked < seq <= acked + SEQ_GAP]
+    return sorted(fresh, key=lambda e: e["seq"])
 
 
 def has_new(sitting: dict[str, Any] | None, events: Any) -> bool:
@@ -74,55 +81,64 @@ def apply_events(
     done = {"labels": 0, "refused": 0}
     held: list[int] = sitting["held"]
     for raw in _fresh(events, sitting["acked"]):
-        sitting["acked"] = max(sitting["acked"], raw["seq"])
         event = _valid(raw, project.labels)
         kind = event["kind"] if event else None
         if event is None or (kind != "undo" and event["id"] not in held):
             done["refused"] += 1  # malformed, or a tweet this sitting does not hold
+            sitting["refused"] += 1
+            sitting["acked"] = raw["seq"]
             continue
-        item_id = event.get("id")
-        if kind == "label":
-            store.labels.add(item_id, event["label"], annotator=who, source="human")
-            done["labels"] += 1
-        elif kind == "unsure":
-            store.team.set_note(item_id, who, unsure=event["value"])
-            continue
-        elif kind == "comment":
-            store.team.set_note(item_id, who, comment=event["text"][:COMMENT_MAX])
-            continue
-        elif kind == "undo":
-            undone = store.labels.undo(project.id, who)
-            sitting["note"] = (
-                "Nothing of yours to undo." if undone is None else "Undone: the tweet is back."
-            )
-            if undone is not None:  # the tweet comes back first
-                held[:] = [undone, *(i for i in held if i != undone)]
-                if undone in sitting["exclude"]:
-                    sitting["exclude"].remove(undone)
-            continue
-        held.remove(item_id)  # a label or a skip: the card moves past it
-        if (keep_out or kind == "skip") and item_id not in sitting["exclude"]:
-            sitting["exclude"].append(item_id)
-    sitting["refused"] += done["refused"]
+        # a write that fails raises before the event is acknowledged: the browser keeps it and
+        # sends it again with its next update, and the events after it wait their turn
+        _apply(store, project, who, sitting, event, keep_out)
+        sitting["acked"] = raw["seq"]
+        done["labels"] += kind == "label"
     return done
+
+
+def _apply(
+    store: Store,
+    project: Project,
+    who: str,
+    sitting: dict[str, Any],
+    event: dict[str, Any],
+    keep_out: bool,
+) -> None:
+    held: list[int] = sitting["held"]
+    kind, item_id = event["kind"], event.get("id")
+    if kind == "label":
+        store.labels.add(item_id, event["label"], annotator=who, source="human")
+    elif kind == "unsure":
+        store.team.set_note(item_id, who, unsure=event["value"])
+        return
+    elif kind == "comment":
+        text = event["text"].replace("\x00", "")[:COMMENT_MAX]
+        store.team.set_note(item_id, who, comment=text)
+        return
+    elif kind == "undo":
+        undone = store.labels.undo(project.id, who)
+        sitting["note"] = (
+            "Nothing of yours to undo." if undone is None else "Undone: the tweet is back."
+        )
+        if undone is not None:  # the tweet comes back first
+            held[:] = [undone, *(i for i in held if i != undone)]
+            if undone in sitting["exclude"]:
+                sitting["exclude"].remove(undone)
+        return
+    held.remove(item_id)  # a label or a skip: the card moves past it
+    if (keep_out or kind == "skip") and item_id not in sitting["exclude"]:
+        sitting["exclude"].append(item_id)
 
 
 def refill(
     store: Store, project_id: int, who: str, sitting: dict[str, Any], queue: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The sitting's tweets, held ones first, topped up to AHEAD from the queue (leased to `who`
-    in their own queue); held tweets deleted meanwhile are dropped."""
-    items = []
-    for item_id in sitting["held"]:
-        try:
-            items.append(store.items.get(item_id))
-        except LabelerError:  # deleted meanwhile
-            continue
-    hold = [it["id"] for it in items]
-    if len(hold) < AHEAD or queue.get("where") == "unlabelled":  # renew leases as it goes
-        items += store.queue.take(
-            project_id, AHEAD, hold=hold, exclude=sitting["exclude"], annotator=who, **queue
-        )
+    """The sitting's tweets: the held ones still in the queue first (one labelled from the
+    table, deleted, or taken by a colleague after its lease ran out is dropped), topped up to
+    AHEAD from the queue; leased to `who` in their own queue."""
+    items = store.queue.take(
+        project_id, AHEAD, hold=sitting["held"], exclude=sitting["exclude"], annotator=who, **queue
+    )
     sitting["held"] = [int(it["id"]) for it in items]
     return items
 
@@ -182,6 +198,7 @@ def payload(
     applied, the server's refusals so far and the progress line."""
     started = time.perf_counter()
     items = refill(store, project.id, who, sitting, queue)
+    reported, sitting["reported"] = sitting.get("reported", 0), sitting["refused"]
     run_id = queue.get("run_id")
     return {
         "items": [describe(store, project.id, it, who, run_id, source) for it in items],
@@ -189,6 +206,7 @@ def payload(
         "acked": sitting["acked"],
         "note": sitting.pop("note", ""),  # what the newest undo did
         "refused": sitting["refused"],
+        "refused_new": sitting["refused"] - reported,  # since the last payload
         "progress": progress_line(store, project.id, who, n_items),
         "empty": (
             "Nothing left for you in this queue (tweets someone else is coding right now, or "

@@ -485,3 +485,12 @@ def test_chart_text_is_never_plotly_html():
     long = pd.DataFrame({"model": [f"Model #1 · {tag}"] * 2, "system": ["zero-shot", "fine-tuned"],
                          "items": [5, 5], "macro_f1": [0.4, 0.6]})  # fmt: skip
     assert all("<" not in str(x) for t in comparison_bars(long).data for x in t.x)
+
+
+def test_the_browser_card_puts_strings_on_the_page_as_text_only():
+    """ui/card.js draws tweets, labels, names and ids the server sends: as textContent only,
+    never through an HTML sink (the e2e test also shows a script-bearing tweet literally)."""
+    source = (ROOT / "ui" / "card.js").read_text(encoding="utf-8")
+    assert "textContent" in source
+    sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "Fragment(")
+    assert [s for s in sinks if s in source] == []

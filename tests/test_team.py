@@ -80,12 +80,23 @@ def test_the_tweets_a_card_holds_ahead_stay_its_own_while_it_works(store):
     ben = [t["id"] for t in store.queue.take(project.id, 4, annotator="ben")]
     assert len(ana) == len(ben) == 4 and not set(ana) & set(ben)
     store.labels.add(ana[0], "FAVOR", annotator="ana")  # ana moves on and tops up
-    more = store.queue.take(project.id, 4, hold=ana[1:], exclude=ana[:1], annotator="ana")
-    ana = [*ana[1:], *(t["id"] for t in more)]
-    assert len(more) == 1 and not set(ana) & set(ben)
+    topped = store.queue.take(project.id, 4, hold=ana[1:], exclude=ana[:1], annotator="ana")
+    assert [t["id"] for t in topped][:3] == ana[1:]  # the held ones first, in their order
+    ana = [t["id"] for t in topped]
+    assert len(ana) == 4 and not set(ana) & set(ben)
     store.queue.take(project.id, 4, hold=ben, annotator="ben")  # ben's card tops up too
     cleo = [t["id"] for t in store.queue.take(project.id, 4, annotator="cleo")]
     assert not set(cleo) & (set(ana) | set(ben)), (cleo, ana, ben)
+
+
+def test_a_held_tweet_whose_lease_ran_out_and_went_to_someone_else_leaves_the_card(store):
+    project = make_project(store, 12)
+    ana = [t["id"] for t in store.queue.take(project.id, 4, annotator="ana", lease_s=0.2)]
+    time.sleep(0.3)  # ana walked away; ben's queue now serves her tweets
+    ben = [t["id"] for t in store.queue.take(project.id, 4, annotator="ben")]
+    assert ben == ana
+    back = [t["id"] for t in store.queue.take(project.id, 4, hold=ana, annotator="ana")]
+    assert len(back) == 4 and not set(back) & set(ben)  # ana's card moves on to others
 
 
 def test_overlap_tweets_go_to_k_people_blind_and_agreeing_codes_become_gold(store):

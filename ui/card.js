@@ -27,14 +27,15 @@ export default function ({ data, parentElement, setStateValue }) {
     if (it && e.kind === "unsure") it.unsure = e.value;
     if (it && e.kind === "comment") it.comment = e.text;
   }
-  if (s.serverSeen === null) s.serverSeen = data.refused;
+  // a card drawn afresh (after the table or another page) still shows what was refused meanwhile
+  if (s.serverSeen === null) s.serverSeen = data.refused - data.refused_new;
   if (data.refused > s.serverSeen) refuse(s, data.refused - s.serverSeen);
   s.serverSeen = data.refused;
   const key = JSON.stringify(data.labels);
   if (key !== s.labelsKey) {
     s.labelsKey = key;
     s.buttons.replaceChildren(...data.labels.map((label, j) =>
-      button(label, j < 9 ? String(j + 1) : "", () => act(s, s.send, "label", label))
+      button(label, j < 9 ? String(j + 1) : "", press(s, "label", label))
     ));
   }
   draw(s);
@@ -72,8 +73,8 @@ function build(s, parent) {
   s.meta = el("div", "meta");
   s.buttons = el("div", "labels");
   const actions = el("div", "actions");
-  s.skip = button("Skip", "S", () => act(s, s.send, "skip"));
-  s.undo = button("Undo", "Z", () => act(s, s.send, "undo"));
+  s.skip = button("Skip", "S", press(s, "skip"));
+  s.undo = button("Undo", "Z", press(s, "undo"));
   const unsure = el("label", "unsure");
   s.unsure = el("input");
   s.unsure.type = "checkbox";
@@ -94,6 +95,7 @@ function build(s, parent) {
     const it = s.queue[0];
     if (!it || s.waiting) { s.unsure.checked = !s.unsure.checked; return refuse(s, 1); }
     it.unsure = s.unsure.checked;
+    s.unsure.blur(); // the label keys go on working after a click on the box
     push(s, { kind: "unsure", id: it.id, value: it.unsure });
     s.send("events", s.events.slice());
   });
@@ -109,6 +111,11 @@ function build(s, parent) {
   s.comment.addEventListener("keydown", (e) => { if (e.key === "Enter") s.comment.blur(); });
 }
 
+// a click on a card button; the second click of a double-click is refused: one action per click
+function press(s, kind, label) {
+  return (e) => (e.detail > 1 ? refuse(s, 1) : act(s, s.send, kind, label));
+}
+
 function push(s, event) {
   s.seq += 1;
   s.events.push({ seq: s.seq, ...event });
@@ -121,7 +128,10 @@ function act(s, send, kind, label) {
     s.queue = [];
     s.flash = "Undoing your last label…";
   } else {
-    if (s.waiting || !s.queue.length) return refuse(s, 1);
+    if (s.waiting || !s.queue.length) {
+      if (s.events.length) send("events", s.events.slice()); // in case an update went missing
+      return refuse(s, 1);
+    }
     const it = s.queue.shift();
     push(s, kind === "label" ? { kind, id: it.id, label } : { kind, id: it.id });
     s.flash = kind === "label" ? `Labelled ${label}.` : "Skipped for now.";
@@ -133,7 +143,8 @@ function act(s, send, kind, label) {
 function onKey(e, s, send, parent) {
   if (!parent.isConnected || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
   const t = e.target;
-  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  const typing = t && t.tagName === "INPUT" && !/^(checkbox|radio|button)$/.test(t.type);
+  if (t && (typing || t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName))) return;
   const key = typeof e.key === "string" ? e.key.toLowerCase() : "";
   let kind = null, label;
   if (/^[1-9]$/.test(key)) {
@@ -145,6 +156,7 @@ function onKey(e, s, send, parent) {
   else return;
   e.preventDefault();
   e.stopImmediatePropagation();
+  if (e.repeat) return refuse(s, 1); // a key held down labels one tweet, not the next ones
   act(s, send, kind, label);
 }
 

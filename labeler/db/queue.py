@@ -79,30 +79,35 @@ class Queue:
         annotator: str | None = None,
         lease_s: float = LEASE_S,
     ) -> list[dict[str, Any]]:
-        """Up to `count - len(hold)` new items in queue order, after the `hold` items the card
-        already has; `exclude` holds ids skipped in this sitting. With an annotator and the
-        unlabelled filter, their own queue: the held and the new items are leased to them (the
-        browser keeps a few tweets ahead) and any other lease of theirs is given back."""
+        """The card's items: those of `hold` still in this queue, in their order, then new ones
+        in queue order up to `count` in all; `exclude` holds ids skipped in this sitting. A held
+        item is dropped when it left the queue meanwhile (labelled from the table, deleted, or
+        taken by someone else after its lease ran out). With an annotator and the unlabelled
+        filter, their own queue: every item returned is leased to them (the browser keeps a few
+        tweets ahead) and any other lease of theirs is given back."""
         hold = list(dict.fromkeys(int(i) for i in hold))
-        taken: list[dict[str, Any]] = []
         mine = annotator is not None and where == "unlabelled"
+        card: list[dict[str, Any]] = []
 
-        def pick(cur, args_extra: dict[str, Any]) -> None:
-            while len(hold) + len(taken) < count:
-                skip = (*exclude, *hold, *(t["id"] for t in taken))
+        def pick(cur, extra: dict[str, Any]) -> None:
+            if hold:
+                card.extend(self._still_queued(cur, project_id, hold, where, label, search,
+                                               run_id, mine, extra))  # fmt: skip
+            while len(card) < count:
+                skip = (*exclude, *hold, *(t["id"] for t in card))
                 first, fallback, args = self._queries(
                     project_id, order, run_id, skip, where, label, search, mine
                 )
-                args.update(args_extra)
+                args.update(extra)
                 item = self._pick(cur, first, fallback, args, seed, skip)
                 if item is None:
                     return
-                taken.append(item)
+                card.append(item)
 
         if not mine:
             with self.db.raw_read() as cur:
                 pick(cur, {})
-            return taken
+            return card
         now = time.time()
         extra: dict[str, Any] = {"who": annotator, "now": now, "project": project_id}
         with self.db.raw_write() as cur:
@@ -126,17 +131,33 @@ class Queue:
                 ),
                 extra,
             )
-            for item_id in [*hold, *(t["id"] for t in taken)]:
+            for item in card:
                 cur.execute(
                     driver_sql(
                         self.db.dialect,
                         "INSERT INTO leases (item_id, annotator, project_id, expires_at)"
                         " VALUES (:item, :who, :project, :until)",
                     ),
-                    {"item": item_id, "who": annotator, "project": project_id,
+                    {"item": item["id"], "who": annotator, "project": project_id,
                      "until": now + lease_s},
                 )  # fmt: skip
-            return taken
+            return card
+
+    def _still_queued(self, cur, project_id, hold, where, label, search, run_id, mine, extra):
+        """The rows of `hold` this queue would still serve, in `hold`'s order."""
+        filt, args = filter_sql(self.db.dialect, where, label, search, run_id)
+        filt += _MINE if mine else ""
+        args.update(extra, project=project_id, run=run_id)
+        ids = expand("hold", hold, args)
+        cur.execute(
+            driver_sql(
+                self.db.dialect,
+                f"SELECT i.* FROM items i WHERE i.project_id=:project AND i.id IN {ids}{filt}",
+            ),
+            args,
+        )
+        rows = {row["id"]: _item(row) for row in fetch_dicts(cur)}
+        return [rows[i] for i in hold if i in rows]
 
     def release(self, project_id: int, annotator: str) -> None:
         """Give back whatever this annotator holds (a skip, a closed queue)."""

@@ -190,6 +190,26 @@ def test_fast_keys_label_the_tweet_on_screen_or_are_refused_visibly(page, server
     assert gaps[len(gaps) // 2] < 40  # the presses really came ~30 ms apart
 
 
+def test_a_key_held_down_labels_one_tweet_and_its_repeats_are_refused_visibly(page, server):
+    """Auto-repeat (a key held down) sends keydowns marked `repeat`: one label, on the tweet on
+    screen, and the repeats refused on the card rather than labelling the tweets behind it."""
+    open_card(page, server, who="holder")
+    settle(page)
+    shown = page.locator(CARD).get_attribute("data-item")
+    before = page.evaluate(REFUSED)
+    page.keyboard.down("2")
+    page.evaluate(
+        "() => { for (let i = 0; i < 3; i++) document.body.dispatchEvent(new KeyboardEvent("
+        "'keydown', { key: '2', repeat: true, bubbles: true })); }"
+    )
+    page.keyboard.up("2")
+    settle(page)
+    made = query(server, "SELECT item_id, label FROM annotations WHERE annotator = 'holder'")
+    assert made == [(int(shown), "FAVOR")]
+    assert page.evaluate(REFUSED) - before == 3
+    assert "3 keys ignored" in page.locator(".st-key-ann_card .notice").inner_text()
+
+
 def grid_cell(page, col: int, row: int) -> str:
     """A cell's text from the data grid's accessibility table (the grid itself is a canvas)."""
     return page.locator(
