@@ -53,6 +53,16 @@ def has_new(sitting: dict[str, Any] | None, events: Any) -> bool:
     return bool(sitting and sitting.get("project") is not None and _fresh(events, sitting["acked"]))
 
 
+def restart(
+    store: Store, sitting: dict[str, Any], sig: str, project_id: int, who: str, keep_out: bool
+) -> None:
+    """The card starts over on another queue (filter, order, project or name changed): the
+    tweets it held are given back to the team at once rather than when their leases run out."""
+    if sitting["project"] is not None and sitting["held"]:
+        store.queue.release(sitting["project"], sitting["who"])
+    sitting.update(held=[], exclude=[], sig=sig, project=project_id, who=who, keep_out=keep_out)
+
+
 def _valid(event: Any, labels: list[str]) -> dict[str, Any] | None:
     """The event as the server will use it, or None when it is malformed."""
     if not isinstance(event, dict) or event.get("kind") not in KINDS:

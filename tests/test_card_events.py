@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from labeler.card import AHEAD, apply_events, new_sitting, payload
+from labeler.card import AHEAD, apply_events, new_sitting, payload, restart
 from labeler.db.store import Store
 from labeler.errors import StoreError
 
@@ -89,3 +89,10 @@ def test_refusals_are_reported_once_to_the_card_that_shows_them(card):
     again = payload(store, project, "ana", sitting, QUEUE)
     assert (first["refused"], first["refused_new"]) == (1, 1)
     assert (again["refused"], again["refused_new"]) == (1, 0)
+
+
+def test_a_card_started_over_on_another_queue_gives_its_tweets_back_at_once(card):
+    store, project, sitting, held = card
+    restart(store, sitting, "another filter", project.id, "ana", keep_out=True)
+    ben = [t["id"] for t in store.queue.take(project.id, AHEAD, annotator="ben")]
+    assert ben == held  # free for a colleague now, not in ten minutes

@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from labeler.card import new_sitting, payload
+from labeler.card import new_sitting, payload, restart
 from labeler.db.codebook import as_text
 from labeler.db.projects import Project
 from labeler.db.store import Store
@@ -95,7 +95,7 @@ def annotation_card(
     sig = repr((project.id, who, sorted(queue.items())))
     if sitting["sig"] != sig:  # another queue: the card starts over on it
         keep_out = queue.get("where") != "unlabelled"  # filters where a labelled tweet stays
-        sitting.update(held=[], exclude=[], sig=sig, project=project.id, who=who, keep_out=keep_out)
+        restart(store, sitting, sig, project.id, who, keep_out)
     data = payload(store, project, who, sitting, queue, source, n_items)
     _card(key="ann_card", data=data, on_events_change=lambda: None)
     st.button("Codebook", key="ann_codebook_button", shortcut="K", on_click=_toggle_codebook)
