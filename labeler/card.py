@@ -11,11 +11,11 @@ the card says so. Events are untrusted JSON: nothing in them is used unchecked.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from .db.projects import Project
 from .db.store import Store
+from .db.team import TeamSettings
 
 AHEAD = 4  # tweets the browser holds: the one on screen and three behind it
 KINDS = ("label", "skip", "undo", "unsure", "comment")
@@ -26,9 +26,9 @@ SEQ_GAP = 10_000  # the most events a browser can send ahead of the acknowledged
 def new_sitting() -> dict[str, Any]:
     """A sitting's state (kept in the session): `held`, the ids sent to the browser and not yet
     acted on, in order; `exclude`, those skipped or done in this sitting; `acked`, the newest
-    event applied; `refused`, events refused so far."""
+    event applied; `refused`, events refused so far and `reported`, those a payload carried."""
     return {
-        "held": [], "exclude": [], "acked": 0, "refused": 0, "sig": None,
+        "held": [], "exclude": [], "acked": 0, "refused": 0, "reported": 0, "sig": None,
         "project": None, "who": None, "keep_out": False,  # what the card was drawn for
     }  # fmt: skip
 
@@ -67,10 +67,7 @@ def _valid(event: Any, labels: list[str]) -> dict[str, Any] | None:
     """The event as the server will use it, or None when it is malformed."""
     if not isinstance(event, dict) or event.get("kind") not in KINDS:
         return None
-    seq, kind = event.get("seq"), event["kind"]
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
-        return None
-    item = event.get("id")
+    kind, item = event["kind"], event.get("id")  # its number was checked by _fresh
     if kind != "undo" and (not isinstance(item, int) or isinstance(item, bool)):
         return None
     if kind == "label" and event.get("label") not in labels:
@@ -83,11 +80,11 @@ def _valid(event: Any, labels: list[str]) -> dict[str, Any] | None:
 
 
 def apply_events(
-    store: Store, project: Project, who: str, sitting: dict[str, Any], events: Any, keep_out: bool
+    store: Store, project: Project, sitting: dict[str, Any], events: Any
 ) -> dict[str, int]:
-    """Apply the events newer than the sitting's acknowledged one, in number order; returns how
-    many labels were stored and how many events were refused. `keep_out`: a tweet labelled or
-    skipped stays out of this sitting's queue (filters where a labelled tweet would stay)."""
+    """Apply the events newer than the sitting's acknowledged one, in number order, as the
+    person the card was drawn for; returns how many labels were stored and how many events
+    were refused."""
     done = {"labels": 0, "refused": 0}
     held: list[int] = sitting["held"]
     for raw in _fresh(events, sitting["acked"]):
@@ -100,21 +97,16 @@ def apply_events(
             continue
         # a write that fails raises before the event is acknowledged: the browser keeps it and
         # sends it again with its next update, and the events after it wait their turn
-        _apply(store, project, who, sitting, event, keep_out)
+        _apply(store, project, sitting, event)
         sitting["acked"] = raw["seq"]
         done["labels"] += kind == "label"
     return done
 
 
-def _apply(
-    store: Store,
-    project: Project,
-    who: str,
-    sitting: dict[str, Any],
-    event: dict[str, Any],
-    keep_out: bool,
-) -> None:
-    held: list[int] = sitting["held"]
+def _apply(store: Store, project: Project, sitting: dict[str, Any], event: dict[str, Any]) -> None:
+    """One valid event. `keep_out` (the sitting's): a labelled tweet stays out of this sitting's
+    queue on filters where it would still be served (labelled, all...)."""
+    held, who = sitting["held"], sitting["who"]
     kind, item_id = event["kind"], event.get("id")
     if kind == "label":
         store.labels.add(item_id, event["label"], annotator=who, source="human")
@@ -136,7 +128,7 @@ def _apply(
                 sitting["exclude"].remove(undone)
         return
     held.remove(item_id)  # a label or a skip: the card moves past it
-    if (keep_out or kind == "skip") and item_id not in sitting["exclude"]:
+    if (sitting["keep_out"] or kind == "skip") and item_id not in sitting["exclude"]:
         sitting["exclude"].append(item_id)
 
 
@@ -154,11 +146,15 @@ def refill(
 
 
 def describe(
-    store: Store, project_id: int, item: dict[str, Any], who: str, run_id: int | None, source: str
+    store: Store,
+    team: TeamSettings,
+    item: dict[str, Any],
+    who: str,
+    run_id: int | None,
+    source: str,
 ) -> dict[str, Any]:
     """One tweet as the browser shows it: its text, the line under it and the person's own
     note. Plain strings only: the browser puts them on the page as text, never markup."""
-    team = store.team.settings(project_id)
     mine = store.team.my_code(item["id"], who) or {}
     meta = [f"#{item['ext_id']}" if item.get("ext_id") else f"item {item['id']:d}"]
     # an overlap item is coded by several people, each blind to the others' labels
@@ -206,12 +202,11 @@ def payload(
 ) -> dict[str, Any]:
     """What the browser's card gets: the tweets it holds, the project's labels, the newest event
     applied, the server's refusals so far and the progress line."""
-    started = time.perf_counter()
     items = refill(store, project.id, who, sitting, queue)
-    reported, sitting["reported"] = sitting.get("reported", 0), sitting["refused"]
-    run_id = queue.get("run_id")
+    reported, sitting["reported"] = sitting["reported"], sitting["refused"]
+    team, run_id = store.team.settings(project.id), queue.get("run_id")  # once, not per tweet
     return {
-        "items": [describe(store, project.id, it, who, run_id, source) for it in items],
+        "items": [describe(store, team, it, who, run_id, source) for it in items],
         "labels": list(project.labels),
         "acked": sitting["acked"],
         "note": sitting.pop("note", ""),  # what the newest undo did
@@ -223,5 +218,4 @@ def payload(
             "that have all the coders they need, are not shown). Change the filter in the "
             "sidebar, or train a model."
         ),
-        "server_ms": round((time.perf_counter() - started) * 1e3, 2),
     }

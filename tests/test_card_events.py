@@ -42,10 +42,10 @@ def test_a_write_that_fails_is_kept_for_the_next_update_and_nothing_after_it_jum
 
     store.labels.add = locked_once
     with pytest.raises(StoreError):
-        apply_events(store, project, "ana", sitting, events, keep_out=False)
+        apply_events(store, project, sitting, events)
     assert sitting["acked"] == 0 and store.labels.history(project.id).empty
     # the browser sends both again with its next update: both land, in order, once
-    done = apply_events(store, project, "ana", sitting, events, keep_out=False)
+    done = apply_events(store, project, sitting, events)
     assert done == {"labels": 2, "refused": 0}
     history = store.labels.history(project.id)
     assert history["item_id"].tolist() == held[:2]
@@ -58,17 +58,17 @@ def test_event_numbers_the_browser_never_sends_change_nothing(card, seq):
     still applied afterwards (none of them moved the acknowledged number)."""
     store, project, sitting, held = card
     forged = {"seq": seq, "kind": "label", "id": held[0], "label": "FAVOR"}
-    apply_events(store, project, "ana", sitting, [forged], keep_out=False)
+    apply_events(store, project, sitting, [forged])
     assert sitting["acked"] == 0 and store.labels.history(project.id).empty
     real = {"seq": 1, "kind": "label", "id": held[0], "label": "NONE"}
-    apply_events(store, project, "ana", sitting, [forged, real], keep_out=False)
+    apply_events(store, project, sitting, [forged, real])
     assert store.labels.history(project.id)["label"].tolist() == ["NONE"]
 
 
 def test_a_comment_keeps_its_text_without_nul_characters(card):
     store, project, sitting, held = card
     event = {"seq": 1, "kind": "comment", "id": held[0], "text": "sar\x00casm?"}
-    apply_events(store, project, "ana", sitting, [event], keep_out=False)
+    apply_events(store, project, sitting, [event])
     assert store.team.my_code(held[0], "ana")["comment"] == "sarcasm?"
 
 
@@ -84,7 +84,7 @@ def test_a_held_tweet_labelled_elsewhere_leaves_the_card(card):
 
 def test_refusals_are_reported_once_to_the_card_that_shows_them(card):
     store, project, sitting, held = card
-    apply_events(store, project, "ana", sitting, [{"seq": 1, "kind": "skip", "id": -5}], False)
+    apply_events(store, project, sitting, [{"seq": 1, "kind": "skip", "id": -5}])
     first = payload(store, project, "ana", sitting, QUEUE)
     again = payload(store, project, "ana", sitting, QUEUE)
     assert (first["refused"], first["refused_new"]) == (1, 1)

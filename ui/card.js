@@ -40,7 +40,7 @@ export default function ({ data, parentElement, setStateValue }) {
   }
   draw(s);
   if (!s.onKey) {
-    s.onKey = (e) => onKey(e, s, s.send, parentElement);
+    s.onKey = (e) => onKey(e, s, parentElement);
     window.addEventListener("keydown", s.onKey, true);
   }
   return () => {
@@ -97,7 +97,7 @@ function build(s, parent) {
     it.unsure = s.unsure.checked;
     s.unsure.blur(); // the label keys go on working after a click on the box
     push(s, { kind: "unsure", id: it.id, value: it.unsure });
-    s.send("events", s.events.slice());
+    flush(s);
   });
   s.comment.addEventListener("change", () => { // Enter, or leaving the box
     const it = s.queue[0];
@@ -106,14 +106,14 @@ function build(s, parent) {
     push(s, { kind: "comment", id: it.id, text: it.comment });
     s.flash = "Comment saved.";
     draw(s);
-    s.send("events", s.events.slice());
+    flush(s);
   });
   s.comment.addEventListener("keydown", (e) => { if (e.key === "Enter") s.comment.blur(); });
 }
 
 // a click on a card button; the second click of a double-click is refused: one action per click
 function press(s, kind, label) {
-  return (e) => (e.detail > 1 ? refuse(s, 1) : act(s, s.send, kind, label));
+  return (e) => (e.detail > 1 ? refuse(s, 1) : act(s, kind, label));
 }
 
 function push(s, event) {
@@ -121,7 +121,12 @@ function push(s, event) {
   s.events.push({ seq: s.seq, ...event });
 }
 
-function act(s, send, kind, label) {
+// every event not acknowledged yet, with each update: Streamlit may merge two updates into one
+function flush(s) {
+  s.send("events", s.events.slice());
+}
+
+function act(s, kind, label) {
   if (kind === "undo") {
     push(s, { kind });
     s.waiting = s.seq;
@@ -129,7 +134,7 @@ function act(s, send, kind, label) {
     s.flash = "Undoing your last label…";
   } else {
     if (s.waiting || !s.queue.length) {
-      if (s.events.length) send("events", s.events.slice()); // in case an update went missing
+      if (s.events.length) flush(s); // in case an update went missing
       return refuse(s, 1);
     }
     const it = s.queue.shift();
@@ -137,10 +142,10 @@ function act(s, send, kind, label) {
     s.flash = kind === "label" ? `Labelled ${label}.` : "Skipped for now.";
   }
   draw(s);
-  send("events", s.events.slice());
+  flush(s);
 }
 
-function onKey(e, s, send, parent) {
+function onKey(e, s, parent) {
   if (!parent.isConnected || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
   const t = e.target;
   const typing = t && t.tagName === "INPUT" && !/^(checkbox|radio|button)$/.test(t.type);
@@ -157,7 +162,7 @@ function onKey(e, s, send, parent) {
   e.preventDefault();
   e.stopImmediatePropagation();
   if (e.repeat) return refuse(s, 1); // a key held down labels one tweet, not the next ones
-  act(s, send, kind, label);
+  act(s, kind, label);
 }
 
 function refuse(s, n) {

@@ -167,7 +167,7 @@ def settle_card(store: Store) -> None:
         return
     with user_errors():
         project = store.projects.get(sitting["project"])
-        done = apply_events(store, project, sitting["who"], sitting, events, sitting["keep_out"])
+        done = apply_events(store, project, sitting, events)
         if done["labels"]:
             maybe_retrain(store, project.id)  # every 10th new gold label: the live model refits
 
