@@ -181,9 +181,14 @@ def test_the_whole_loop(page, server, tmp_path):
         page.wait_for_function(
             "([sel, old]) => document.querySelector(sel).innerText !== old", arg=[CARD, second]
         )
-        got = dict(
-            query(server, "SELECT text, label FROM items WHERE text IN (?, ?)", first, second)
-        )
+        deadline = time.time() + 15
+        while True:  # the card moves on at once; the labels reach the store a moment later
+            got = dict(
+                query(server, "SELECT text, label FROM items WHERE text IN (?, ?)", first, second)
+            )
+            if None not in got.values() or time.time() > deadline:
+                break
+            time.sleep(0.1)
         assert got == {first: "AGAINST", second: "FAVOR"}
 
     with step(page, server, "08-accept"):
