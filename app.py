@@ -13,7 +13,7 @@ navigation = st.navigation(
             st.Page(PAGES["home"], title="Projects", icon="🏠", default=True),
             st.Page(PAGES["data"], title="Data", icon="📥"),
             st.Page(PAGES["prelabel"], title="Pre-label", icon="🔮"),
-            st.Page(PAGES["annotate"], title="Annotate", icon="✍️"),
+            annotate := st.Page(PAGES["annotate"], title="Annotate", icon="✍️"),
         ],
         "Team": [
             st.Page(PAGES["team"], title="Team & codebook", icon="👥"),
@@ -32,6 +32,8 @@ navigation = st.navigation(
 follow_deep_link()
 store = get_store()
 require_sign_in(store)  # with TWEET_LABELER_AUTH on: nobody signed in, no page
-settle_card(store)  # a card's last keys, when the person left Annotate right after them
+# a card's last keys, when the person left Annotate right after them; off Annotate, the
+# tweets the card held go back to the team
+settle_card(store, away=navigation.url_path != annotate.url_path)
 sidebar(store)
 navigation.run()

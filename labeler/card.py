@@ -53,14 +53,21 @@ def has_new(sitting: dict[str, Any] | None, events: Any) -> bool:
     return bool(sitting and sitting.get("project") is not None and _fresh(events, sitting["acked"]))
 
 
+def leave(store: Store, sitting: dict[str, Any]) -> None:
+    """The card is off the screen (another page, the table) or starts over: the tweets it held
+    go back to the team at once rather than when their leases run out (10 minutes), and the
+    card draws afresh when it is shown again."""
+    if sitting["project"] is not None and sitting["held"]:
+        store.queue.release(sitting["project"], sitting["who"])
+    sitting.update(held=[], sig=None)
+
+
 def restart(
     store: Store, sitting: dict[str, Any], sig: str, project_id: int, who: str, keep_out: bool
 ) -> None:
-    """The card starts over on another queue (filter, order, project or name changed): the
-    tweets it held are given back to the team at once rather than when their leases run out."""
-    if sitting["project"] is not None and sitting["held"]:
-        store.queue.release(sitting["project"], sitting["who"])
-    sitting.update(held=[], exclude=[], sig=sig, project=project_id, who=who, keep_out=keep_out)
+    """The card starts over on another queue (filter, order, project or name changed)."""
+    leave(store, sitting)
+    sitting.update(exclude=[], sig=sig, project=project_id, who=who, keep_out=keep_out)
 
 
 def _valid(event: Any, labels: list[str]) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from labeler.suggestions import default_source, suggestion_runs
 from ui.annotate_card import annotation_card, table_mode
-from ui.common import annotator, get_store, in_app, require_items, require_project
+from ui.common import annotator, get_store, in_app, require_items, require_project, settle_card
 
 ORDER_NAMES = {
     "loaded": "As loaded",
@@ -21,7 +21,7 @@ AUTO = "auto"
 in_app(__file__)
 
 store = get_store()
-project = require_project(store)
+project = require_project(store, card=True)
 n_items = require_items(store, project)  # counted once per page run, not per key press
 st.title("✍️ Annotate")
 
@@ -89,6 +89,7 @@ mode = st.segmented_control(
     label_visibility="collapsed",
 )
 if mode == "Table":
+    settle_card(store, away=True)  # the card's held tweets go back to the team
     table_mode(store, project, annotator(), queue)
 else:
     says = source.description if run_name == AUTO and where != "suspect" else ""

@@ -47,6 +47,16 @@ def test_the_table_is_drawn_without_a_card_and_the_card_without_a_table(app, sto
     assert not app.dataframe
 
 
+def leave_card(app: AppTest, how: str) -> None:
+    """Open Annotate's table, or another page."""
+    if how == "table":
+        app.session_state["ann_mode"] = "Table"
+        app.run()
+    else:
+        app.switch_page("pages/train.py").run()
+    assert not app.exception, app.exception
+
+
 @pytest.mark.parametrize("leave", ["table", "page"])
 def test_keys_pressed_just_before_leaving_the_card_are_stored(app, store, leave):
     """The card's last events can reach the server with the run that opens the table or another
@@ -60,13 +70,33 @@ def test_keys_pressed_just_before_leaving_the_card_are_stored(app, store, leave)
             {"seq": 2, "kind": "label", "id": held[1]["id"], "label": "NONE"},
         ]
     }
-    if leave == "table":
-        app.session_state["ann_mode"] = "Table"
-        app.run()
-    else:
-        app.switch_page("pages/train.py").run()
-    assert not app.exception, app.exception
+    leave_card(app, leave)
     history = store.labels.history(project.id)
     assert history["item_id"].tolist() == [held[0]["id"], held[1]["id"]]
     assert history["label"].tolist() == ["FAVOR", "NONE"]
     assert history["annotator"].tolist() == ["annotator"] * 2
+
+
+def _leased(store, who: str) -> set[int]:
+    with store.db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT item_id FROM leases WHERE annotator=?", (who,))
+        return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("leave", ["table", "page"])
+def test_leaving_the_card_gives_the_tweets_it_held_back_to_the_team_at_once(app, store, leave):
+    """The card leases the tweet on screen and the ones behind it; a person who opens the table
+    or another page is no longer working on them, so colleagues may have them now rather than
+    when the leases run out ten minutes later. Back on the card, it draws and leases afresh."""
+    held = {it["id"] for it in card_data(app)["items"]}
+    assert len(held) > 1 and _leased(store, "annotator") == held
+    leave_card(app, leave)
+    assert _leased(store, "annotator") == set()
+
+    if leave == "table":
+        app.session_state["ann_mode"] = "One at a time"
+    else:
+        app.switch_page("pages/annotate.py")
+    app.run()
+    again = {it["id"] for it in card_data(app)["items"]}
+    assert again and _leased(store, "annotator") == again

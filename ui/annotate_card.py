@@ -91,7 +91,7 @@ def annotation_card(
     (a key press reruns only this fragment: counting 1M items each time took ~70 ms)."""
     started = time.perf_counter()
     sitting = st.session_state.setdefault("ann_sitting", new_sitting())
-    settle_card(store)
+    settle_card(store, away=False)
     sig = repr((project.id, who, sorted(queue.items())))
     if sitting["sig"] != sig:  # another queue: the card starts over on it
         keep_out = queue.get("where") != "unlabelled"  # filters where a labelled tweet stays

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from labeler.card import apply_events, has_new
+from labeler.card import apply_events, has_new, leave
 from labeler.db.engine import default_url
 from labeler.db.projects import Project
 from labeler.db.store import Store, open_store
@@ -156,26 +156,31 @@ def select_project(project_id: int) -> None:
     st.query_params["project"] = str(project_id)
 
 
-def settle_card(store: Store) -> None:
+def settle_card(store: Store, *, away: bool) -> None:
     """Apply the Annotate card's events the server has not applied yet, whatever this run
     draws: a person may open the table or another page a moment after their last key, and the
     events then come with that run instead of a card rerun (ui/card.js sends them with every
-    run). They go to the project and person the card was drawn for."""
+    run). They go to the project and person the card was drawn for. `away`: this run does not
+    show the card, so the tweets it held go back to the team now."""
     sitting = st.session_state.get("ann_sitting")
-    events = (st.session_state.get("ann_card") or {}).get("events")
-    if not has_new(sitting, events):
+    if sitting is None:
         return
+    events = (st.session_state.get("ann_card") or {}).get("events")
     with user_errors():
-        project = store.projects.get(sitting["project"])
-        done = apply_events(store, project, sitting, events)
-        if done["labels"]:
-            maybe_retrain(store, project.id)  # every 10th new gold label: the live model refits
+        if has_new(sitting, events):
+            project = store.projects.get(sitting["project"])
+            done = apply_events(store, project, sitting, events)
+            if done["labels"]:
+                maybe_retrain(store, project.id)  # every 10th new gold label: the live model refits
+        if away:
+            leave(store, sitting)
 
 
-def require_project(store: Store) -> Project:
+def require_project(store: Store, *, card: bool = False) -> Project:
     """The current project, or a sentence saying what to do and an early stop (after storing
-    any label the Annotate card sent with this run)."""
-    settle_card(store)
+    any label the Annotate card sent with this run; `card`: this page may show the card, else
+    the tweets the card held are given back)."""
+    settle_card(store, away=not card)
     project = current_project(store)
     if project is None:
         if not can_create_projects(store):

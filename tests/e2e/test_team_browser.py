@@ -73,6 +73,20 @@ def moved_on(page, before: str, timeout_s: float = 30.0) -> None:
     raise AssertionError(f"the card still shows {ident} after its label key")
 
 
+def leased(store, who: str) -> set[int]:
+    with store.db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT item_id FROM leases WHERE annotator=?", (who,))
+        return {r[0] for r in rows}
+
+
+def wait_for(check, what: str, timeout_s: float = 15.0) -> None:
+    deadline = time.time() + timeout_s
+    while not check():
+        if time.time() > deadline:
+            raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
+        time.sleep(0.2)
+
+
 def test_two_people_never_share_a_single_coded_tweet_and_code_overlap_blind(server):
     store, project = server["store"], server["project"]
     team = store.team.settings(project.id)
@@ -118,6 +132,8 @@ def test_two_people_never_share_a_single_coded_tweet_and_code_overlap_blind(serv
                         page.screenshot(path=str(ARTIFACTS / f"team-{who}.png"), full_page=True)
             for page in pages.values():
                 idle(page)
+            # the card moves on at once and the store follows a moment later
+            wait_for(lambda: len(store.team.codes(project.id)) == 2 * ROUNDS, "every code stored")
             # every tweet on both screens at once was an overlap tweet (coded by both on purpose)
             assert all(team.is_overlap(store.items.get(i)) for i in shown_together)
             assert blind_checked > 0
@@ -129,6 +145,14 @@ def test_two_people_never_share_a_single_coded_tweet_and_code_overlap_blind(serv
             assert (per_item.apply(len) == 2).any(), "no tweet was double-coded"
             assert set(codes["annotator"]) == {"ana", "ben"}
             assert len(codes) == 2 * ROUNDS  # every press kept as that person's own code
+
+            # ben opens the Projects page (app.py gives the card's tweets back there; the pages
+            # with a project do it themselves): the tweets his card held go back to the team
+            # at once (ana's card, still open, keeps hers)
+            assert leased(store, "ben") and leased(store, "ana")
+            pages["ben"].locator("[data-testid='stSidebarNav'] a", has_text="Projects").click()
+            wait_for(lambda: not leased(store, "ben"), "ben's leases given back")
+            assert leased(store, "ana")
 
             agreement = pages["ana"]
             agreement.goto(f"{server['url']}/agreement?project={project.id}&annotator=ana")
