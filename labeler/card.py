@@ -11,6 +11,7 @@ the card says so. Events are untrusted JSON: nothing in them is used unchecked.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from .db.projects import Project
@@ -26,9 +27,11 @@ SEQ_GAP = 10_000  # the most events a browser can send ahead of the acknowledged
 def new_sitting() -> dict[str, Any]:
     """A sitting's state (kept in the session): `held`, the ids sent to the browser and not yet
     acted on, in order; `exclude`, those skipped or done in this sitting; `acked`, the newest
-    event applied; `refused`, events refused so far and `reported`, those a payload carried."""
+    event applied; `refused`, events refused so far and `reported`, those a payload carried;
+    `token`, the holder its leases name (one person's two tabs are two sittings)."""
     return {
         "held": [], "exclude": [], "acked": 0, "refused": 0, "reported": 0, "sig": None,
+        "token": secrets.token_hex(8),
         "project": None, "who": None, "keep_out": False,  # what the card was drawn for
     }  # fmt: skip
 
@@ -58,7 +61,7 @@ def leave(store: Store, sitting: dict[str, Any]) -> None:
     go back to the team at once rather than when their leases run out (10 minutes), and the
     card draws afresh when it is shown again."""
     if sitting["project"] is not None and sitting["held"]:
-        store.queue.release(sitting["project"], sitting["who"])
+        store.queue.release(sitting["project"], sitting["who"], sitting["token"])
     sitting.update(held=[], sig=None)
 
 
@@ -146,7 +149,13 @@ def refill(
     table, deleted, or taken by a colleague after its lease ran out is dropped), topped up to
     AHEAD from the queue; leased to `who` in their own queue."""
     items = store.queue.take(
-        project_id, AHEAD, hold=sitting["held"], exclude=sitting["exclude"], annotator=who, **queue
+        project_id,
+        AHEAD,
+        hold=sitting["held"],
+        exclude=sitting["exclude"],
+        annotator=who,
+        sitting=sitting["token"],
+        **queue,
     )
     sitting["held"] = [int(it["id"]) for it in items]
     return items

@@ -100,3 +100,18 @@ def test_leaving_the_card_gives_the_tweets_it_held_back_to_the_team_at_once(app,
     app.run()
     again = {it["id"] for it in card_data(app)["items"]}
     assert again and _leased(store, "annotator") == again
+
+
+def test_one_persons_two_tabs_show_different_tweets_and_leaving_one_keeps_the_others(app, store):
+    """The same person in a second tab (a second session under the same name): its card holds
+    other tweets than the first tab's, and that tab leaving the card gives back only its own."""
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    other.run()
+    other.switch_page("pages/annotate.py").run()
+    assert not other.exception, other.exception
+    first = {it["id"] for it in card_data(app)["items"]}
+    second = {it["id"] for it in card_data(other)["items"]}
+    assert first and second and not first & second
+    assert _leased(store, "annotator") == first | second
+    leave_card(other, "page")
+    assert _leased(store, "annotator") == first

@@ -89,6 +89,26 @@ def test_the_tweets_a_card_holds_ahead_stay_its_own_while_it_works(store):
     assert not set(cleo) & (set(ana) | set(ben)), (cleo, ana, ben)
 
 
+@pytest.mark.parametrize("overlap", [0.0, 1.0])
+def test_one_persons_two_tabs_hold_different_tweets_and_give_back_only_their_own(store, overlap):
+    """ana works in two tabs: they never show the same tweet, single- or double-coded (she would
+    code it twice), and one tab giving its tweets back (closed, left for another page) leaves the
+    other tab's tweets held: a colleague still does not get them (single-coded)."""
+    project = make_project(store, 12, overlap=overlap)
+    one = [t["id"] for t in store.queue.take(project.id, 4, annotator="ana", sitting="tab1")]
+    two = [t["id"] for t in store.queue.take(project.id, 4, annotator="ana", sitting="tab2")]
+    assert len(one) == len(two) == 4 and not set(one) & set(two)
+    # the first tab tops up: the second tab's tweets stay held, and it keeps its own
+    again = store.queue.take(project.id, 4, hold=one, annotator="ana", sitting="tab1")
+    assert [t["id"] for t in again] == one
+    store.queue.release(project.id, "ana", "tab1")
+    if overlap:  # double-coded tweets go to ben as well, held by ana or not
+        return
+    ben = [t["id"] for t in store.queue.take(project.id, 8, annotator="ben")]
+    assert set(ben) == set(one) | (set(ids_of(store, project)) - set(one) - set(two))
+    assert not set(ben) & set(two)
+
+
 def test_a_held_tweet_whose_lease_ran_out_and_went_to_someone_else_leaves_the_card(store):
     project = make_project(store, 12)
     ana = [t["id"] for t in store.queue.take(project.id, 4, annotator="ana", lease_s=0.2)]

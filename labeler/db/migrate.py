@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from ..errors import StoreError
 from .engine import Database
 
-HEAD = "0004"  # the newest revision in migrations/versions (a test keeps them in step)
+HEAD = "0005"  # the newest revision in migrations/versions (a test keeps them in step)
 SQLITE_USER_VERSION = 4  # the first version refuses to open a file with user_version > 1
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK = 7_243_911  # pg_advisory_xact_lock key: one migrating process at a time

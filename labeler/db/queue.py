@@ -40,10 +40,13 @@ MODEL_ORDERS = {
 }
 LEASE_S = 600.0  # an open card holds its tweet this long; a closed tab frees it by itself
 _LEASE_LOCK = 7_243_912  # pg_advisory_xact_lock(namespace, project): one picker per project
-# the annotator's own queue: not coded by them, not disputed, still short of coders
+# the annotator's own queue: not coded by them, not held by another tab of theirs (they would
+# code it twice), not disputed, still short of coders counting the colleagues holding it
 _MINE = (
     " AND i.disputed=0 AND NOT EXISTS (SELECT 1 FROM codes c WHERE c.item_id=i.id"
     " AND c.annotator=:who AND c.label IS NOT NULL)"
+    " AND NOT EXISTS (SELECT 1 FROM leases o WHERE o.item_id=i.id AND o.annotator=:who"
+    " AND o.sitting<>:sitting AND o.expires_at>:now)"
     " AND i.coders + (SELECT COUNT(*) FROM leases l WHERE l.item_id=i.id AND l.annotator<>:who"
     " AND l.expires_at>:now) < CASE WHEN i.split='heldout' OR i.shuffle<:cut THEN :k ELSE 1 END"
 )
@@ -77,6 +80,7 @@ class Queue:
         label: str | None = None,
         search: str = "",
         annotator: str | None = None,
+        sitting: str = "",
         lease_s: float = LEASE_S,
     ) -> list[dict[str, Any]]:
         """The card's items: those of `hold` still in this queue, in their order, then new ones
@@ -84,7 +88,7 @@ class Queue:
         item is dropped when it left the queue meanwhile (labelled from the table, deleted, or
         taken by someone else after its lease ran out). With an annotator and the unlabelled
         filter, their own queue: every item returned is leased to them (the browser keeps a few
-        tweets ahead) and any other lease of theirs is given back."""
+        tweets ahead) and any other lease this `sitting` (the card's token) held is given back."""
         hold = list(dict.fromkeys(int(i) for i in hold))
         mine = annotator is not None and where == "unlabelled"
         card: list[dict[str, Any]] = []
@@ -109,7 +113,9 @@ class Queue:
                 pick(cur, {})
             return card
         now = time.time()
-        extra: dict[str, Any] = {"who": annotator, "now": now, "project": project_id}
+        extra: dict[str, Any] = {
+            "who": annotator, "sitting": sitting, "now": now, "project": project_id
+        }  # fmt: skip
         with self.db.raw_write() as cur:
             if self.db.dialect == "postgresql":
                 cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LEASE_LOCK, project_id))
@@ -126,8 +132,8 @@ class Queue:
             cur.execute(
                 driver_sql(
                     self.db.dialect,
-                    "DELETE FROM leases WHERE (project_id=:project AND annotator=:who)"
-                    " OR expires_at<=:now",
+                    "DELETE FROM leases WHERE (project_id=:project AND annotator=:who"
+                    " AND sitting=:sitting) OR expires_at<=:now",
                 ),
                 extra,
             )
@@ -135,11 +141,11 @@ class Queue:
                 cur.execute(
                     driver_sql(
                         self.db.dialect,
-                        "INSERT INTO leases (item_id, annotator, project_id, expires_at)"
-                        " VALUES (:item, :who, :project, :until)",
+                        "INSERT INTO leases (item_id, annotator, sitting, project_id, expires_at)"
+                        " VALUES (:item, :who, :sitting, :project, :until)",
                     ),
-                    {"item": item["id"], "who": annotator, "project": project_id,
-                     "until": now + lease_s},
+                    {"item": item["id"], "who": annotator, "sitting": sitting,
+                     "project": project_id, "until": now + lease_s},
                 )  # fmt: skip
             return card
 
@@ -159,15 +165,17 @@ class Queue:
         rows = {row["id"]: _item(row) for row in fetch_dicts(cur)}
         return [rows[i] for i in hold if i in rows]
 
-    def release(self, project_id: int, annotator: str) -> None:
-        """Give back whatever this annotator holds (a skip, a closed queue)."""
+    def release(self, project_id: int, annotator: str, sitting: str = "") -> None:
+        """Give back whatever this annotator's card `sitting` holds (a closed queue); their
+        other tabs keep theirs."""
         with self.db.write() as conn:
             conn.exec_driver_sql(
                 driver_sql(
                     self.db.dialect,
-                    "DELETE FROM leases WHERE project_id=:project AND annotator=:who",
+                    "DELETE FROM leases WHERE project_id=:project AND annotator=:who"
+                    " AND sitting=:sitting",
                 ),
-                {"project": project_id, "who": annotator},
+                {"project": project_id, "who": annotator, "sitting": sitting},
             )
 
     def _pick(self, cur, first, fallback, args, seed, exclude) -> dict[str, Any] | None:

@@ -279,6 +279,8 @@ leases = Table(
     metadata,
     Column("item_id", ID, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("annotator", Text, primary_key=True, nullable=False),
+    # (migration 0005) the card holding it: one person's two tabs are two holders
+    Column("sitting", Text, primary_key=True, nullable=False, server_default=""),
     Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("expires_at", Double, nullable=False),
     sqlite_with_rowid=False,
