@@ -24,14 +24,23 @@ COMMENT_MAX = 2_000
 SEQ_GAP = 10_000  # the most events a browser can send ahead of the acknowledged one
 
 
-def new_sitting() -> dict[str, Any]:
+def tab_token(given: Any = None) -> str:
+    """The holder a card's leases name: the tab's own (kept in its address, so a reload is the
+    same holder and gets its tweets back) when it is one of ours, else a new one."""
+    if isinstance(given, str) and len(given) == 16 and all(c in "0123456789abcdef" for c in given):
+        return given
+    return secrets.token_hex(8)
+
+
+def new_sitting(token: str | None = None) -> dict[str, Any]:
     """A sitting's state (kept in the session): `held`, the ids sent to the browser and not yet
     acted on, in order; `exclude`, those skipped or done in this sitting; `acked`, the newest
     event applied; `refused`, events refused so far and `reported`, those a payload carried;
-    `token`, the holder its leases name (one person's two tabs are two sittings)."""
+    `token`, the holder its leases name (one person's two tabs are two holders) and `leased`,
+    whether it holds leases now."""
     return {
         "held": [], "exclude": [], "acked": 0, "refused": 0, "reported": 0, "sig": None,
-        "token": secrets.token_hex(8),
+        "token": token or tab_token(), "leased": False,
         "project": None, "who": None, "keep_out": False,  # what the card was drawn for
     }  # fmt: skip
 
@@ -57,12 +66,13 @@ def has_new(sitting: dict[str, Any] | None, events: Any) -> bool:
 
 
 def leave(store: Store, sitting: dict[str, Any]) -> None:
-    """The card is off the screen (another page, the table) or starts over: the tweets it held
-    go back to the team at once rather than when their leases run out (10 minutes), and the
-    card draws afresh when it is shown again."""
-    if sitting["project"] is not None and sitting["held"]:
+    """The card is off the screen (another page, the table, signed out) or starts over: the
+    tweets it held go back to the team at once rather than when their leases run out (10
+    minutes). The sitting keeps them otherwise: a key pressed as the table opened still counts,
+    and the card shown again leases those still free before new ones."""
+    if sitting["project"] is not None and sitting["leased"]:
         store.queue.release(sitting["project"], sitting["who"], sitting["token"])
-    sitting.update(held=[], sig=None)
+        sitting["leased"] = False
 
 
 def restart(
@@ -70,7 +80,9 @@ def restart(
 ) -> None:
     """The card starts over on another queue (filter, order, project or name changed)."""
     leave(store, sitting)
-    sitting.update(exclude=[], sig=sig, project=project_id, who=who, keep_out=keep_out)
+    sitting.update(
+        held=[], exclude=[], sig=sig, project=project_id, who=who, keep_out=keep_out
+    )  # fmt: skip
 
 
 def _valid(event: Any, labels: list[str]) -> dict[str, Any] | None:
@@ -158,6 +170,7 @@ def refill(
         **queue,
     )
     sitting["held"] = [int(it["id"]) for it in items]
+    sitting["leased"] = bool(items)
     return items
 
 

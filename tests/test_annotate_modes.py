@@ -99,7 +99,36 @@ def test_leaving_the_card_gives_the_tweets_it_held_back_to_the_team_at_once(app,
         app.switch_page("pages/annotate.py")
     app.run()
     again = {it["id"] for it in card_data(app)["items"]}
-    assert again and _leased(store, "annotator") == again
+    assert again == held and _leased(store, "annotator") == held  # nobody took them meanwhile
+
+
+def test_a_key_pressed_as_the_table_opens_still_counts(app, store):
+    """The old card stays on screen for a moment while the run that opens the table draws: a
+    key pressed then reaches the server after the card was left, and is stored all the same."""
+    (project,) = store.projects.all()
+    held = card_data(app)["items"]
+    leave_card(app, "table")
+    app.session_state["ann_card"] = {
+        "events": [{"seq": 1, "kind": "label", "id": held[0]["id"], "label": "FAVOR"}]
+    }
+    app.run()
+    assert not app.exception, app.exception
+    assert store.items.get(held[0]["id"])["label"] == "FAVOR"
+
+
+def test_a_reloaded_tab_gets_back_the_tweets_it_held(app, store):
+    """A reload is a new session; the tab's address keeps its card's holder, so the tweets the
+    old session held come back at once instead of being kept from this very person for ten
+    minutes (as another tab's would be)."""
+    held = [it["id"] for it in card_data(app)["items"]]
+    token = app.query_params["tab"]
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    reloaded.query_params["tab"] = token
+    reloaded.run()
+    reloaded.switch_page("pages/annotate.py").run()
+    assert not reloaded.exception, reloaded.exception
+    assert [it["id"] for it in card_data(reloaded)["items"]] == held
+    assert _leased(store, "annotator") == set(held)
 
 
 def test_one_persons_two_tabs_show_different_tweets_and_leaving_one_keeps_the_others(app, store):

@@ -386,6 +386,10 @@ def test_app_labels_under_the_signed_in_name_whatever_the_link_says(signed_app):
     assert not at.exception, at.exception
     Browser(at).label(project.labels[0])
     assert store.labels.history(project.id)["annotator"].tolist() == ["ana"]
+    assert {r[0] for r in rows(store, "SELECT annotator FROM leases")} == {"ana"}
+    through_app(at).run()  # app.py on Projects: the tweets ana's card held go back to the team
+    assert not at.exception, at.exception
+    assert rows(store, "SELECT annotator FROM leases") == []
     at.switch_page("pages/data.py").run()  # an annotator cannot change the data
     assert "Only the project's owner can import or change its tweets; ask boss" in shown(at.info)
     through_app(at).run()

@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from labeler.card import new_sitting, payload, restart
+from labeler.card import new_sitting, payload, restart, tab_token
 from labeler.db.codebook import as_text
 from labeler.db.projects import Project
 from labeler.db.store import Store
@@ -77,6 +77,19 @@ def _codebook_text(store: Store, project_id: int) -> str:
     return as_text(book, examples)
 
 
+def _sitting() -> dict[str, Any]:
+    """This session's card state. Its lease holder is kept in the tab's address (?tab=): a
+    reloaded tab is a new session, and as the same holder it gets back the tweets it held
+    instead of waiting ten minutes for its own leases to run out."""
+    sitting = st.session_state.get("ann_sitting")
+    if sitting is None:
+        sitting = new_sitting(tab_token(st.query_params.get("tab")))
+        st.session_state["ann_sitting"] = sitting
+    if st.query_params.get("tab") != sitting["token"]:
+        st.query_params["tab"] = sitting["token"]
+    return sitting
+
+
 @st.fragment
 def annotation_card(
     store: Store,
@@ -90,7 +103,7 @@ def annotation_card(
     changes it must not move the card); `n_items`, the project's tweets as the page counted them
     (a key press reruns only this fragment: counting 1M items each time took ~70 ms)."""
     started = time.perf_counter()
-    sitting = st.session_state.setdefault("ann_sitting", new_sitting())
+    sitting = _sitting()
     settle_card(store, away=False)
     sig = repr((project.id, who, sorted(queue.items())))
     if sitting["sig"] != sig:  # another queue: the card starts over on it

@@ -33,7 +33,7 @@ import streamlit as st
 from labeler.db.store import Store
 from labeler.db.users import SESSION_TTL_S, Users
 from labeler.team.auth import AuthMode, sign_in
-from ui.common import AUTH_USER, auth_mode, users_of
+from ui.common import AUTH_USER, auth_mode, settle_card, users_of
 
 COOKIE = "tweet_labeler_session"
 STATE = "auth_session"  # {"name": ..., "token": ...} of this browser tab's sign-in
@@ -140,7 +140,9 @@ def _password_form(users: Users) -> None:
 
 def sign_out(store: Store) -> None:
     """End this tab's sign-in (button callback): the store forgets the session, the next run
-    clears the cookie and shows the sign-in screen."""
+    clears the cookie and shows the sign-in screen. The card's last keys are stored and its
+    tweets given back to the team first."""
+    settle_card(store, away=True)
     held = st.session_state.pop(STATE, None)
     st.session_state.pop(AUTH_USER, None)
     if held:
