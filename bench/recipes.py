@@ -293,6 +293,71 @@ def adapt(texts: list[str], folder: Path, epochs: int, seed: int, quick: bool) -
     return folder
 
 
+# name -> (what it is, pair rounds, the fine-tuning overrides). SetFit's body pass (Tunstall et
+# al., 2022): the sentence encoder is first tuned so that tweets with the same label embed close
+# and tweets with different labels far apart (cosine-similarity loss on pairs drawn from the
+# fold's training part only), then the usual fine-tune starts from that body. The head still
+# reads BERT's pooler, so the folder stays loadable by pipeline("text-classification").
+CONTRASTIVE: dict[str, tuple[str, int, dict]] = {
+    "C1": ("SetFit body pass (3 pair rounds, 1 ep @2e-5), then the defaults", 3, {}),
+}
+
+
+def sentence_pairs(texts: list[str], labels: list[str], rounds: int, seed: int) -> dict:
+    """SetFit's pair draw: per round, each tweet with one same-label and one other-label tweet."""
+    import random
+
+    rng = random.Random(seed)
+    by_label: dict[str, list[str]] = {}
+    for t, lab in zip(texts, labels, strict=True):
+        by_label.setdefault(lab, []).append(t)
+    a, b, score = [], [], []
+    for _ in range(rounds):
+        for t, lab in zip(texts, labels, strict=True):
+            others = [x for x in by_label if x != lab]
+            a += [t, t]
+            b += [rng.choice(by_label[lab]), rng.choice(by_label[rng.choice(others)])]
+            score += [1.0, 0.0]
+    return {"sentence1": a, "sentence2": b, "score": score}
+
+
+def contrastive_body(tr, folder: Path, rounds: int, seed: int, quick: bool) -> Path:
+    """The bundled MiniLM after a SetFit-style pair pass on `tr`, saved as a plain BERT folder."""
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
+
+    from labeler.models.resolve import bundled_minilm_path
+
+    model = SentenceTransformer(str(bundled_minilm_path()), device="cpu")
+    model.max_seq_length = 128
+    pairs = Dataset.from_dict(
+        sentence_pairs(tr.text.tolist(), tr.label.tolist(), 1 if quick else rounds, seed)
+    )
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(folder / "scratch"),
+        num_train_epochs=1,
+        learning_rate=2e-5,
+        warmup_steps=0.1,
+        per_device_train_batch_size=16,
+        seed=seed,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_pin_memory=False,
+    )
+    SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=pairs, loss=losses.CosineSimilarityLoss(model)
+    ).train()
+    model[0].auto_model.save_pretrained(folder)
+    model[0].tokenizer.save_pretrained(folder)
+    return folder
+
+
 def run_soup(name: str, tr, dev, quick: bool, seed: int) -> dict:
     """Train the soup's members (their seeds offset by `seed` * 100), average, score on dev."""
     import torch
@@ -361,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in (args.only.split(",") if args.only else RECIPES) if n in RECIPES]
     soups = [n for n in args.only.split(",") if n in SOUPS]
     adapted = [n for n in args.only.split(",") if n in ADAPTED]
+    contrastive = [n for n in args.only.split(",") if n in CONTRASTIVE]
     pools: dict[str, list[str]] = {}
     rows = []
     splits = {}
@@ -381,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{target.name:10s} {base:32s} stance {st:.3f} macro {mf:.3f}", flush=True)
     # Recipe by recipe over both targets, so a run cut short still compares whole recipes.
     seeds = [int(x) for x in args.seeds.split(",")]
-    for name in [*names, *soups, *adapted]:
+    for name in [*names, *soups, *adapted, *contrastive]:
         for seed, (target, folds) in itertools.product(seeds, splits.items()):
             base, scratch = "bundled", None
             if name in ADAPTED:  # once per target and seed: the fold's labels are not used
@@ -397,6 +463,15 @@ def main(argv: list[str] | None = None) -> int:
                 if name in SOUPS:
                     r = run_soup(name, tr, dev, args.quick, seed)
                     detail = f"members {r['members']}"
+                elif name in CONTRASTIVE:  # the pairs use labels: once per fold
+                    _, rounds, overrides = CONTRASTIVE[name]
+                    with tempfile.TemporaryDirectory(prefix="setfit-") as body:
+                        t0 = time.perf_counter()
+                        folder = contrastive_body(tr, Path(body), rounds, seed, args.quick)
+                        took = time.perf_counter() - t0
+                        r = run_recipe(name, overrides, tr, dev, args.quick, seed, str(folder))
+                    r["seconds"] = round(r["seconds"] + took, 1)
+                    detail = f"pair pass {took:.0f}s curve {r['curve']}"
                 else:
                     overrides = ADAPTED[name][2] if name in ADAPTED else RECIPES[name][1]
                     r = run_recipe(name, overrides, tr, dev, args.quick, seed, base)
@@ -424,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "\n".join(f"{k}: {v[0]}" for k, v in RECIPES.items() if k in names))
     print("\n".join(f"{k}: {v[0]}" for k, v in SOUPS.items() if k in soups))
     print("\n".join(f"{k}: {v[0]}" for k, v in ADAPTED.items() if k in adapted))
+    print("\n".join(f"{k}: {v[0]}" for k, v in CONTRASTIVE.items() if k in contrastive))
     return 0
 
 
