@@ -52,7 +52,14 @@ from labeler.training.run import train_classifier  # noqa: E402
 from labeler.training.settings import TrainSettings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from recipes import RECIPES, SOUPS, recipe_settings, run_soup  # noqa: E402
+from recipes import (  # noqa: E402
+    CONTRASTIVE,
+    RECIPES,
+    SOUPS,
+    contrastive_body,
+    recipe_settings,
+    run_soup,
+)
 
 NOTEBOOK = dict(
     epochs=3,
@@ -149,6 +156,16 @@ def finetune_scores(settings: TrainSettings, tr: pd.DataFrame, te: pd.DataFrame)
         return evaluate_predictions(te.label.tolist(), preds.labels, preds.label_names), res
 
 
+def contrastive_scores(name: str, tr: pd.DataFrame, te: pd.DataFrame, quick: bool, seed: int):
+    """bench/recipes.py's contrastive recipe: SetFit's body pass on train+val's pairs, then the
+    fine-tune from that body (on the same tweets), scored on test."""
+    _, rounds, overrides = CONTRASTIVE[name]
+    with tempfile.TemporaryDirectory(prefix="setfit-") as body:
+        folder = contrastive_body(tr, Path(body), rounds, seed, quick)
+        settings = recipe_settings(overrides, quick, seed, str(folder))
+        return finetune_scores(settings, tr, te)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -161,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--recipes",
         default="notebook,defaults",
-        help="what part 3 fine-tunes, comma-separated: notebook, defaults, and any recipe or "
-        "weight soup of bench/recipes.py (e.g. R12, S1); TF-IDF + LR always runs",
+        help="what part 3 fine-tunes, comma-separated: notebook, defaults, and any recipe, "
+        "weight soup or contrastive recipe of bench/recipes.py (e.g. R12, S1, C1); TF-IDF + LR "
+        "always runs",
     )
     args = ap.parse_args(argv)
     import torch
@@ -260,9 +278,13 @@ def test_scores(targets: list[Path], args, seeds: list[int]) -> list[dict]:
             for seed in seeds
         ]
         runs += [(f"soup {s}", s, seed) for s in wanted if s in SOUPS for seed in seeds]
+        runs += [(f"{c} ({CONTRASTIVE[c][0]})", c, seed) for c in wanted if c in CONTRASTIVE
+                 for seed in seeds]  # fmt: skip
         for name, settings, seed in runs:
             t0 = time.perf_counter()
-            if isinstance(settings, str):  # a soup: trained on train+val, scored on test
+            if isinstance(settings, str) and settings in CONTRASTIVE:  # body pass, then tune
+                m, res = contrastive_scores(settings, tr, te, args.quick, seed)
+            elif isinstance(settings, str):  # a soup: trained on train+val, scored on test
                 m, res = {"accuracy": np.nan, **run_soup(settings, tr, te, args.quick, seed)}, None
             else:
                 m, res = (
