@@ -21,16 +21,19 @@ depends_on = None
 ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
-def _leases(*key: str, sitting: bool) -> None:
-    columns = [
-        sa.Column("item_id", ID, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("annotator", sa.Text, nullable=False),
-    ]
-    if sitting:
-        columns.append(sa.Column("sitting", sa.Text, nullable=False, server_default=""))
+def _leases(per_sitting: bool) -> None:
+    """The leases table, keyed by (item, person) before this revision and by (item, person,
+    sitting) from it."""
+    key = ["item_id", "annotator", *(["sitting"] if per_sitting else [])]
     op.create_table(
         "leases",
-        *columns,
+        sa.Column("item_id", ID, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("annotator", sa.Text, nullable=False),
+        *(
+            [sa.Column("sitting", sa.Text, nullable=False, server_default="")]
+            if per_sitting
+            else []
+        ),
         sa.Column(
             "project_id", ID, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
         ),
@@ -43,9 +46,9 @@ def _leases(*key: str, sitting: bool) -> None:
 
 def upgrade() -> None:
     op.drop_table("leases")
-    _leases("item_id", "annotator", "sitting", sitting=True)
+    _leases(per_sitting=True)
 
 
 def downgrade() -> None:
     op.drop_table("leases")
-    _leases("item_id", "annotator", sitting=False)
+    _leases(per_sitting=False)
