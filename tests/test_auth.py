@@ -393,8 +393,15 @@ def test_app_labels_under_the_signed_in_name_whatever_the_link_says(signed_app):
     at.switch_page("pages/data.py").run()  # an annotator cannot change the data
     assert "Only the project's owner can import or change its tweets; ask boss" in shown(at.info)
     through_app(at).run()
+    # ana's card holds tweets again (as it would had she signed out from Annotate): signing out
+    # gives them back to the team
+    sitting = at.session_state["ann_sitting"]
+    store.queue.take(project.id, 4, hold=sitting["held"], annotator="ana", sitting=sitting["token"])
+    sitting["leased"] = True
+    assert rows(store, "SELECT annotator FROM leases")
     through_app(at).button(key="auth_sign_out").click().run()
     assert not at.exception, at.exception
+    assert rows(store, "SELECT annotator FROM leases") == []
     assert [t.label for t in at.text_input] == ["Name", "Password"]
     assert rows(store, "SELECT * FROM sessions") == []
 
